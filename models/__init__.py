@@ -1,0 +1,27 @@
+"""Tortoise models, one module per entity; Tortoise loads them from this package."""
+
+from models.agent import Agent, ApiKey
+from models.audit import AuditEvent
+from models.council import Council
+from models.decision import Decision
+from models.escalation import Escalation
+from models.job_run import JobRun
+from models.member import Member
+from models.outbox import OutboxItem
+from models.policy import Policy, Setting
+from models.vote import Vote
+
+__all__ = [
+    "Agent",
+    "ApiKey",
+    "AuditEvent",
+    "Council",
+    "Decision",
+    "Escalation",
+    "JobRun",
+    "Member",
+    "OutboxItem",
+    "Policy",
+    "Setting",
+    "Vote",
+]

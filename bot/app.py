@@ -1,0 +1,127 @@
+"""The app factory: one place that starts and stops everything, in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+import handlers.api
+import handlers.slack
+from bot import council_file, db, keys
+from bot.delivery.worker import OutboxWorker
+from bot.runtime import Runtime
+from bot.services import config
+from bot.scheduler import start_scheduler
+from bot.settings import Settings
+from handlers.api.errors import json_errors
+from handlers.keys import RUNTIME
+
+BOLT = web.AppKey("bolt", AsyncApp)
+SLACK_CLIENT = web.AppKey("slack_client", AsyncWebClient)
+WORKER = web.AppKey("worker", OutboxWorker)
+SLACK_BODY_LIMIT = 1024 * 1024
+log = logging.getLogger(__name__)
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    """A Web API client that retries rate limits, 5xx answers and dropped connections itself."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=1),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def bolt_app(settings: Settings, client: AsyncWebClient, rt: Runtime, *, socket_mode: bool = False) -> AsyncApp:
+    """Build the Bolt app with Council's listeners; HTTP mode verifies every signature."""
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    app = AsyncApp(client=client, signing_secret=secret, request_verification_enabled=not socket_mode)
+    handlers.slack.register(app, rt)
+    return app
+
+
+def create_app(settings: Settings, *, socket_mode: bool = False) -> web.Application:
+    """Build the aiohttp app; its cleanup_ctx opens and closes each resource in order."""
+    app = web.Application(middlewares=[json_errors], client_max_size=SLACK_BODY_LIMIT)
+    app[RUNTIME] = Runtime(settings=settings, server_key=keys.load_server_key(settings))
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_slack)
+    app.cleanup_ctx.append(_outbox_worker)
+    app.cleanup_ctx.append(_scheduler)
+    if socket_mode:
+        app.cleanup_ctx.append(_socket_mode)
+    handlers.api.register(app)
+    app.router.add_post("/slack/events", _slack_events)
+    return app
+
+
+async def _slack_events(request: web.Request) -> web.Response:
+    bolt_response = await request.app[BOLT].async_dispatch(await to_bolt_request(request))
+    return await to_aiohttp_response(bolt_response)
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[RUNTIME].settings
+    await db.init(settings.database_url)
+    path = settings.config_path()
+    if path is not None:
+        report = await config.apply(council_file.load(path), actor="serve")
+        for change in report.changes:
+            log.info("council.yml: %s", change)
+    yield
+    await db.close()
+
+
+async def _slack(app: web.Application) -> AsyncIterator[None]:
+    rt = app[RUNTIME]
+    client = slack_client(rt.settings)
+    app[SLACK_CLIENT] = client
+    app[BOLT] = bolt_app(rt.settings, client, rt, socket_mode=False)
+    yield
+
+
+async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
+    rt = app[RUNTIME]
+    async with aiohttp.ClientSession() as http:
+        worker = OutboxWorker(rt, app[SLACK_CLIENT], http)
+        app[WORKER] = worker
+        task = asyncio.create_task(worker.run(), name="council-outbox")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _scheduler(app: web.Application) -> AsyncIterator[None]:
+    scheduler = start_scheduler(app[RUNTIME])
+    yield
+    scheduler.shutdown(wait=False)
+
+
+async def _socket_mode(app: web.Application) -> AsyncIterator[None]:
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+    rt = app[RUNTIME]
+    token = rt.settings.slack_app_token.get_secret_value() if rt.settings.slack_app_token else ""
+    handler = AsyncSocketModeHandler(app[BOLT], token)
+    await handler.connect_async()
+    yield
+    await handler.close_async()

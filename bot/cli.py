@@ -1,0 +1,181 @@
+"""The `council` command: serve, demo, agents, council.yml, migrations and the audit check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from bot import db, keys
+from bot.errors import CouncilError
+from bot.settings import MissingSetting, Settings
+
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
+
+
+def _user_id(value: str) -> str:
+    if not USER_ID.match(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a Slack user id (like U0123ABCD)")
+    return value
+
+
+def _name(value: str) -> str:
+    if not NAME.match(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a valid name (lowercase letters, digits, '-' and '_', up to 80)")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="council", description="Council: a Slack council that owns what AI agents do.")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="migrate, then serve Slack and the agent API")
+    serve.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode")
+    serve.add_argument("--host", help="listen address (default HOST or 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="listen port (default PORT or 3000)")
+    commands.add_parser("demo", help="run the whole loop with a built-in Slack stand-in")
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    agent = commands.add_parser("agent", help="create and manage agents").add_subparsers(
+        dest="agent_command", required=True, metavar="ACTION")
+    create = agent.add_parser("create", help="create an agent and print its credentials once")
+    create.add_argument("name", type=_name)
+    create.add_argument("--owner", type=_user_id, required=True, help="Slack user id of the accountable owner")
+    create.add_argument("--council", type=_name)
+    create.add_argument("--json", action="store_true")
+    rotate = agent.add_parser("rotate", help="revoke an agent's keys and issue new credentials")
+    rotate.add_argument("name", type=_name)
+    rotate.add_argument("--json", action="store_true")
+    pause = agent.add_parser("pause", help="stop an agent: its requests are refused")
+    pause.add_argument("name", type=_name)
+    pause.add_argument("--reason")
+    resume = agent.add_parser("resume", help="let a paused agent escalate again")
+    resume.add_argument("name", type=_name)
+    listing = agent.add_parser("list", help="list agents")
+    listing.add_argument("--json", action="store_true")
+    config = commands.add_parser("config", help="council.yml in and out").add_subparsers(
+        dest="config_command", required=True, metavar="ACTION")
+    apply = config.add_parser("apply", help="apply a council.yml (idempotent)")
+    apply.add_argument("file", type=Path)
+    config.add_parser("export", help="print the configuration as council.yml")
+    audit = commands.add_parser("audit", help="the audit trail").add_subparsers(
+        dest="audit_command", required=True, metavar="ACTION")
+    audit.add_parser("verify", help="check the hash chain (exit 1 when broken)")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        print(f"council: {str(first['loc'][0]).upper()}: {first['msg']}", file=sys.stderr)
+        return 2
+    try:
+        return _run(args, settings)
+    except MissingSetting as error:
+        print(f"council: {error}", file=sys.stderr)
+        return 2
+    except CouncilError as error:
+        print(f"council: {error.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "serve":
+        from bot.serve import serve
+
+        return serve(settings, socket_mode=args.socket_mode, host=args.host, port=args.port)
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        return asyncio.run(run_demo())
+    return asyncio.run(_with_database(settings, _command(args, settings)))
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> Callable[[], Awaitable[int]]:
+    from bot.services import agents, audit, config
+
+    async def migrate() -> int:
+        print("database is up to date")
+        return 0
+
+    async def agent() -> int:
+        if args.agent_command in ("create", "rotate"):
+            server_key = keys.load_server_key(settings)
+            if args.agent_command == "create":
+                creds = await agents.create(name=args.name, owner=args.owner, council=args.council,
+                                            server_key=server_key)
+            else:
+                creds = await agents.rotate(name=args.name, server_key=server_key)
+            payload = {"name": creds.name, "api_key": creds.api_key, "signing_secret": creds.signing_secret}
+            if args.json:
+                print(json.dumps(payload))
+            else:
+                print(f"Agent {creds.name}: credentials are shown once; store them now.\n"
+                      f"  API key:        {creds.api_key}\n  signing secret: {creds.signing_secret}")
+            return 0
+        if args.agent_command in ("pause", "resume"):
+            status = "paused" if args.agent_command == "pause" else "active"
+            row = await agents.set_status(name=args.name, status=status, reason=getattr(args, "reason", None),
+                                          actor="cli")
+            print(f"agent {row.name} is {row.status}")
+            return 0
+        rows = await agents.listing()
+        if args.json:
+            print(json.dumps(rows))
+        else:
+            for row in rows:
+                print(f"{row['name']:24} {row['status']:8} owner {row['owner']}  council {row['council'] or '-'}")
+        return 0
+
+    async def configure() -> int:
+        if args.config_command == "apply":
+            report = await config.apply_text(_read(args.file), source=str(args.file))
+            print("\n".join(report.changes) if report.changes else "no changes: the database already matches")
+            return 0
+        print(yaml.safe_dump(await config.export(), sort_keys=False, allow_unicode=True), end="")
+        return 0
+
+    async def verify() -> int:
+        checked, broken = await audit.verify()
+        if broken is not None:
+            print(f"audit chain BROKEN at event {broken} (after {checked} good events)", file=sys.stderr)
+            return 1
+        print(f"audit chain intact: {checked} events")
+        return 0
+
+    return {"migrate": migrate, "agent": agent, "config": configure, "audit": verify}[args.command]
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CouncilError(f"{path}: cannot read: {error.strerror}") from None
+
+
+async def _with_database(settings: Settings, command: Callable[[], Awaitable[int]]) -> int:
+    await db.init(settings.database_url)
+    try:
+        return await command()
+    finally:
+        await db.close()
+
+
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

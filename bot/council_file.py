@@ -1,0 +1,188 @@
+"""council.yml: its schema, and loading it with errors that name the file, the place and the problem."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+
+from bot.errors import ConfigError
+from bot.governance.policy import PolicyMatch, parse_duration, parse_reminders
+from bot.governance.rules import Rule
+
+UserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,30}$")]
+ChannelId = Annotated[str, StringConstraints(pattern=r"^[CG][A-Z0-9]{2,30}$")]
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,79}$")]
+OnTimeout = Literal["reject", "escalate", "extend"]
+DEFAULT_DEADLINE = "24h"
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MemberSpec(Spec):
+    user: UserId
+    function: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, to_lower=True)]
+    role: Literal["member", "chair"] = "member"
+    delegate: UserId | None = None
+
+
+class DigestSpec(Spec):
+    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    time: Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "09:00"
+
+
+class CouncilSpec(Spec):
+    name: Name
+    channel: ChannelId
+    timezone: str = "UTC"
+    digest: DigestSpec = DigestSpec()
+    members: list[MemberSpec] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name like Europe/Berlin)") from None
+        return value
+
+    @field_validator("members")
+    @classmethod
+    def _one_seat_each(cls, value: list[MemberSpec]) -> list[MemberSpec]:
+        seen: set[str] = set()
+        for member in value:
+            if member.user in seen:
+                raise ValueError(f"member {member.user} is listed twice")
+            seen.add(member.user)
+        return value
+
+
+class LimitsSpec(Spec):
+    max_amount: Annotated[Decimal, Field(ge=0)] | None = None
+    auto_budget_24h: Annotated[Decimal, Field(ge=0)] | None = None
+    rate_per_minute: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
+class AgentSpec(Spec):
+    name: Name
+    owner: UserId
+    council: Name | None = None
+    limits: LimitsSpec = LimitsSpec()
+
+
+class RouteSpec(Spec):
+    """Where an escalation goes and how it is decided; shared by policies and the default."""
+
+    council: Name | None = None
+    rule: Rule | None = None
+    deadline: str | None = None
+    remind: list[str] = Field(default_factory=list)
+    on_timeout: OnTimeout = "reject"
+
+    @field_validator("deadline")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @model_validator(mode="after")
+    def _reminders(self) -> RouteSpec:
+        parse_reminders(self.remind, self.deadline_seconds())
+        return self
+
+    def deadline_seconds(self) -> int:
+        return parse_duration(self.deadline or DEFAULT_DEADLINE)
+
+
+class PolicySpec(RouteSpec):
+    name: Name
+    match: PolicyMatch = PolicyMatch()
+    decide: Literal["approve", "reject"] | None = None
+
+
+class CouncilFile(Spec):
+    admins: list[UserId] = Field(default_factory=list)
+    councils: list[CouncilSpec] = Field(default_factory=list)
+    agents: list[AgentSpec] = Field(default_factory=list)
+    policies: list[PolicySpec] = Field(default_factory=list)
+    defaults: RouteSpec | None = None
+
+    @model_validator(mode="after")
+    def _references(self) -> CouncilFile:
+        councils = _unique("councils", [c.name for c in self.councils])
+        _unique("agents", [a.name for a in self.agents])
+        _unique("policies", [p.name for p in self.policies])
+        for i, agent in enumerate(self.agents):
+            if agent.council is not None and agent.council not in councils:
+                raise ValueError(f"agents[{i}].council: no council named {agent.council!r}")
+        for i, policy in enumerate(self.policies):
+            if policy.council is not None and policy.council not in councils:
+                raise ValueError(f"policies[{i}].council: no council named {policy.council!r}")
+        if self.defaults and self.defaults.council and self.defaults.council not in councils:
+            raise ValueError(f"defaults.council: no council named {self.defaults.council!r}")
+        return self
+
+
+def _unique(section: str, names: list[str]) -> set[str]:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            raise ValueError(f"{section}[{i}].name: {name!r} is used twice")
+        seen.add(name)
+    return seen
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def describe_errors(error: ValidationError) -> list[str]:
+    """Turn pydantic's errors into lines like `policies[1].rule.type: unknown rule 'bogus-rule'`."""
+    lines = []
+    for item in error.errors(include_url=False):
+        message = re.sub(r"^(Value|Assertion) error, ", "", item["msg"])
+        loc = tuple(part for part in item["loc"] if not str(part).startswith("function-"))
+        where = _where(loc)
+        lines.append(f"{where}: {message}" if where else message)
+    return lines
+
+
+def parse(text: str, *, source: str = "council.yml") -> CouncilFile:
+    """Parse council.yml text; raise ConfigError naming the source, the place and the problem."""
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"{source}: {where}{problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping (admins, councils, agents, policies)")
+    try:
+        return CouncilFile.model_validate(data)
+    except ValidationError as error:
+        lines = describe_errors(error)
+        raise ConfigError(f"{source}: " + "\n".join(lines), details=lines) from None
+
+
+def load(path: Path) -> CouncilFile:
+    """Read and parse a council.yml file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    return parse(text, source=str(path))

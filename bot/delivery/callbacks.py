@@ -1,0 +1,55 @@
+"""Send an agent its signed callback; the outbox retries until the agent answers 2xx."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+
+from bot import keys
+from bot.services.callbacks import resolves_private
+from models import Agent, Escalation
+
+USER_AGENT = "Council-Callback/1"
+
+
+class CallbackFailed(Exception):
+    """The agent's endpoint did not accept the event; try again later."""
+
+
+class CallbackRefused(Exception):
+    """The callback can never be delivered (its host resolves to a refused address)."""
+
+
+async def send(
+    http: aiohttp.ClientSession,
+    escalation: Escalation,
+    payload: dict[str, Any],
+    *,
+    server_key: bytes,
+    allow_private: bool,
+    timeout: float = 10.0,
+) -> None:
+    """POST the stored event body, signed with the agent's secret; raise unless 2xx."""
+    url = payload["url"]
+    if not allow_private:
+        address = await resolves_private(url)
+        if address is not None:
+            raise CallbackRefused(f"callback host resolves to refused address {address}")
+    agent = await Agent.get(id=escalation.agent_id)
+    body = json.dumps(payload["body"], separators=(",", ":")).encode()
+    secret = keys.signing_secret(server_key, agent.signing_salt)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        keys.SIGNATURE_HEADER: keys.sign(secret, body),
+        "Council-Event-Id": payload["body"]["id"],
+    }
+    try:
+        async with http.post(url, data=body, headers=headers, allow_redirects=False,
+                             timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+            if not 200 <= response.status < 300:
+                raise CallbackFailed(f"agent answered HTTP {response.status}")
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise CallbackFailed(f"{type(error).__name__}: {error}") from error

@@ -1,0 +1,50 @@
+"""What services share at run time, created once by the app factory and passed explicitly."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from bot.settings import Settings
+
+
+class DecisionWaiters:
+    """Wakes long-polling agents in this process the moment their escalation is decided."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, set[asyncio.Event]] = defaultdict(set)
+
+    async def wait(self, public_id: str, timeout: float) -> None:
+        """Sleep until `notify(public_id)` or the timeout, whichever comes first."""
+        event = asyncio.Event()
+        self._events[public_id].add(event)
+        try:
+            async with asyncio.timeout(timeout):
+                await event.wait()
+        except TimeoutError:
+            pass
+        finally:
+            self._events[public_id].discard(event)
+            if not self._events[public_id]:
+                del self._events[public_id]
+
+    def notify(self, public_id: str) -> None:
+        for event in self._events.get(public_id, ()):
+            event.set()
+
+
+@dataclass
+class Runtime:
+    """Settings, the server key and the in-process signals that follow a commit."""
+
+    settings: Settings
+    server_key: bytes
+    outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    decided: DecisionWaiters = field(default_factory=DecisionWaiters)
+
+    def after_commit(self, *, decided: str | None = None) -> None:
+        """Wake the outbox worker, and any agent waiting on a decided escalation."""
+        self.outbox_ready.set()
+        if decided is not None:
+            self.decided.notify(decided)

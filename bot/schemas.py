@@ -1,0 +1,110 @@
+"""What crosses the agent API boundary: request bodies in, escalation JSON out."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_CONTEXT_BYTES = 16 * 1024
+MAX_DEADLINE_SECONDS = 30 * 24 * 3600
+
+Kind = Literal["approval", "incident", "notice"]
+Risk = Literal["low", "medium", "high", "critical"]
+Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ActionIn(Strict):
+    type: Line | None = None
+    amount: Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=4, allow_inf_nan=False)] | None = None
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$", to_upper=True)] | None = None
+    target: Line | None = None
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _numeric(cls, value: object) -> object:
+        # A bool is an int to Python; an amount of `true` is a bug in the agent, not 1.
+        if isinstance(value, bool):
+            raise ValueError("amount must be a number")
+        return value
+
+
+class LinkIn(Strict):
+    title: Annotated[Line, StringConstraints(min_length=1)]
+    url: Annotated[str, StringConstraints(max_length=2000)]
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.lower().startswith(("http://", "https://")):
+            raise ValueError("url must start with http:// or https://")
+        HttpUrl(value)
+        return value
+
+
+class EscalationIn(Strict):
+    """The body of POST /api/v1/escalations."""
+
+    kind: Kind
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    summary: Annotated[str, StringConstraints(max_length=4000)] = ""
+    action: ActionIn | None = None
+    category: Annotated[str, StringConstraints(max_length=80)] | None = None
+    risk: Risk | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+    links: list[LinkIn] = Field(default_factory=list, max_length=10)
+    callback_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    deadline: AwareDatetime | None = None
+    deadline_seconds: Annotated[int, Field(ge=60, le=MAX_DEADLINE_SECONDS)] | None = None
+    run_id: Line | None = None
+    call_id: Line | None = None
+
+    @field_validator("context")
+    @classmethod
+    def _context_size(cls, value: dict[str, Any]) -> dict[str, Any]:
+        size = len(json.dumps(value, separators=(",", ":")).encode())
+        if size > MAX_CONTEXT_BYTES:
+            raise ValueError(f"context is {size} bytes; the limit is {MAX_CONTEXT_BYTES}")
+        return value
+
+    @field_validator("callback_url")
+    @classmethod
+    def _callback_http(cls, value: str | None) -> str | None:
+        if value is not None:
+            if not value.lower().startswith(("http://", "https://")):
+                raise ValueError("callback_url must start with http:// or https://")
+            HttpUrl(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_deadline(self) -> EscalationIn:
+        if self.deadline is not None and self.deadline_seconds is not None:
+            raise ValueError("give deadline or deadline_seconds, not both")
+        if self.deadline is not None:
+            ahead = (self.deadline - datetime.now(UTC)).total_seconds()
+            if ahead < 60:
+                raise ValueError("deadline must be at least 60 seconds in the future")
+            if ahead > MAX_DEADLINE_SECONDS:
+                raise ValueError("deadline must be within 30 days")
+        return self
+
+    @property
+    def amount(self) -> Decimal | None:
+        return self.action.amount if self.action else None

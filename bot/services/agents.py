@@ -1,0 +1,130 @@
+"""Agents: create, authenticate, rotate keys, pause and resume (the kill switch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+
+from bot import keys
+from bot.db import transaction
+from bot.errors import Conflict, Forbidden, NotFound, Unauthorized
+from bot.services import audit
+from models import Agent, ApiKey, Council
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What an agent needs, shown once: its API key and callback signing secret."""
+
+    name: str
+    api_key: str
+    signing_secret: str
+
+
+async def create(
+    *, name: str, owner: str, council: str | None, server_key: bytes, actor: str = "cli"
+) -> Credentials:
+    """Create an agent (or give keys to one declared in council.yml that has none yet)."""
+    council_row = await _council(council)
+    async with transaction() as conn:
+        agent = await Agent.filter(name=name).using_db(conn).first()
+        if agent is not None and await ApiKey.filter(agent=agent).using_db(conn).exists():
+            raise Conflict(f"agent {name!r} already exists; use `council agent rotate {name}`")
+        if agent is None:
+            try:
+                agent = await Agent.create(
+                    using_db=conn, name=name, owner_user_id=owner, council=council_row,
+                    signing_salt=keys.new_salt(),
+                )
+            except IntegrityError:
+                raise Conflict(f"agent {name!r} already exists") from None
+        else:
+            agent.owner_user_id = owner
+            agent.council = council_row or await agent.council
+            await agent.save(using_db=conn)
+        api_key = await _issue_key(conn, agent)
+        await audit.record(conn, actor_type="admin", actor_id=actor, action="agent.created",
+                           subject=name, payload={"owner": owner, "council": council})
+    return Credentials(name, api_key, keys.signing_secret(server_key, agent.signing_salt))
+
+
+async def rotate(*, name: str, server_key: bytes, actor: str = "cli") -> Credentials:
+    """Revoke every key of the agent and issue a new key and signing secret."""
+    agent = await get(name)
+    async with transaction() as conn:
+        await ApiKey.filter(agent=agent, revoked_at=None).using_db(conn).update(
+            revoked_at=datetime.now(UTC)
+        )
+        agent.signing_salt = keys.new_salt()
+        await agent.save(using_db=conn, update_fields=["signing_salt"])
+        api_key = await _issue_key(conn, agent)
+        await audit.record(conn, actor_type="admin", actor_id=actor, action="agent.rotated",
+                           subject=name)
+    return Credentials(name, api_key, keys.signing_secret(server_key, agent.signing_salt))
+
+
+async def set_status(*, name: str, status: str, reason: str | None, actor: str) -> Agent:
+    """Pause or resume an agent; a paused agent's requests are refused."""
+    agent = await get(name)
+    async with transaction() as conn:
+        agent.status = status
+        agent.paused_reason = reason if status == "paused" else None
+        await agent.save(using_db=conn, update_fields=["status", "paused_reason"])
+        await audit.record(conn, actor_type="admin", actor_id=actor, action=f"agent.{status}",
+                           subject=name, payload={"reason": reason})
+    return agent
+
+
+async def get(name: str) -> Agent:
+    """Return the agent with this name."""
+    agent = await Agent.filter(name=name).first()
+    if agent is None:
+        raise NotFound(f"no agent named {name!r}")
+    return agent
+
+
+async def authenticate(authorization: str | None) -> Agent:
+    """Return the agent whose live API key is in an `Authorization: Bearer …` header."""
+    if not authorization:
+        raise Unauthorized("missing Authorization header; send `Authorization: Bearer <api key>`")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization must be `Bearer <api key>`")
+    key = await ApiKey.filter(key_hash=keys.hash_api_key(token.strip())).select_related("agent").first()
+    if key is None:
+        raise Unauthorized("unknown API key")
+    if key.revoked_at is not None:
+        raise Unauthorized("this API key has been revoked", code="key_revoked")
+    return key.agent
+
+
+def require_active(agent: Agent) -> None:
+    """Refuse a paused agent's request (the kill switch)."""
+    if agent.status == "paused":
+        reason = f": {agent.paused_reason}" if agent.paused_reason else ""
+        raise Forbidden(f"agent {agent.name} is paused{reason}", code="agent_paused")
+
+
+async def _council(name: str | None) -> Council | None:
+    if name is None:
+        return None
+    council = await Council.filter(name=name).first()
+    if council is None:
+        raise NotFound(f"no council named {name!r}; apply a council.yml that defines it first")
+    return council
+
+
+async def _issue_key(conn: object, agent: Agent) -> str:
+    api_key = keys.new_api_key()
+    await ApiKey.create(using_db=conn, agent=agent, prefix=api_key[:10],
+                        key_hash=keys.hash_api_key(api_key))
+    return api_key
+
+
+async def listing() -> list[dict[str, str | None]]:
+    """Return every agent with its owner, council and status."""
+    rows = await Agent.all().order_by("name").select_related("council")
+    return [{"name": a.name, "owner": a.owner_user_id, "council": a.council.name if a.council else None,
+             "status": a.status, "paused_reason": a.paused_reason} for a in rows]

@@ -1,0 +1,50 @@
+"""Where an agent's callback may go: never to loopback or private addresses unless allowed."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from bot.errors import Invalid
+
+
+def _refused(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return not ip.is_global or ip.is_multicast
+
+
+def _literal_host(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        return None
+
+
+async def check_destination(url: str, *, allow_private: bool) -> None:
+    """Refuse a callback URL whose host is a loopback/private literal (resolved later, at send)."""
+    if allow_private:
+        return
+    host = (urlsplit(url).hostname or "").lower()
+    literal = _literal_host(host)
+    if host == "localhost" or host.endswith(".localhost") or (literal and _refused(literal)):
+        raise Invalid(
+            "callback_url points at a loopback or private address; Council refuses those unless "
+            "COUNCIL_ALLOW_PRIVATE_CALLBACKS is on",
+            details=[{"field": "callback_url", "message": "private or loopback address"}],
+        )
+
+
+async def resolves_private(url: str) -> str | None:
+    """Return a refused address the URL's host resolves to, or None when all are public."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    for info in infos:
+        address = str(info[4][0])
+        if _refused(address):
+            return address
+    return None

@@ -1,0 +1,165 @@
+"""Escalations: open one from an agent's request, find it, wait for its decision."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+
+from bot.db import transaction
+from bot.errors import Conflict, Invalid, NotFound
+from bot.governance.electorate import electorate_for
+from bot.governance.rules import Elector
+from bot.runtime import Runtime
+from bot.schemas import EscalationIn
+from bot.services import audit, callbacks, decisions, outbox
+from bot.services.agents import require_active
+from bot.services.routing import Route, route
+from models import Agent, Escalation, Member
+
+OPEN_STATUSES = ("pending", "open", "acknowledged")
+MAX_WAIT_SECONDS = 60
+
+
+def request_hash(body: EscalationIn) -> str:
+    """Fingerprint a request body, so a replay can be told from a different request."""
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def create(
+    rt: Runtime, *, agent: Agent, body: EscalationIn, idempotency_key: str | None
+) -> tuple[Escalation, bool]:
+    """Open an escalation (or return the one this idempotency key already opened)."""
+    require_active(agent)
+    fingerprint = request_hash(body)
+    if idempotency_key is not None:
+        existing = await _replay(agent, idempotency_key, fingerprint)
+        if existing is not None:
+            return existing, False
+    if body.callback_url is not None:
+        await callbacks.check_destination(body.callback_url, allow_private=rt.settings.council_allow_private_callbacks)
+    amount = body.amount
+    chosen = await route(agent=agent, kind=body.kind, category=body.category, risk=body.risk,
+                         amount=amount, currency=body.action.currency if body.action else None)
+    if chosen.council is None and not (chosen.decide and body.kind == "approval"):
+        raise Invalid("no council to route this to: no policy names one and there is no default "
+                      "council; add `defaults: {council: …}` to council.yml", code="no_route")
+    try:
+        escalation = await _open(rt, agent=agent, body=body, chosen=chosen,
+                                 idempotency_key=idempotency_key, fingerprint=fingerprint)
+    except IntegrityError:
+        # Another request with the same idempotency key won the race; answer as a replay.
+        if idempotency_key is None:
+            raise
+        existing = await _replay(agent, idempotency_key, fingerprint)
+        if existing is None:
+            raise
+        return existing, False
+    rt.after_commit(decided=escalation.public_id if escalation.status not in OPEN_STATUSES else None)
+    return escalation, True
+
+
+async def _replay(agent: Agent, key: str, fingerprint: str) -> Escalation | None:
+    existing = await Escalation.filter(agent=agent, idempotency_key=key).first()
+    if existing is not None and existing.request_hash != fingerprint:
+        raise Conflict(f"Idempotency-Key {key!r} was already used with a different body",
+                       code="idempotency_conflict", details={"escalation": existing.public_id})
+    return existing
+
+
+async def _electorate(route_: Route, owner: str) -> list[Elector]:
+    members = await Member.filter(council=route_.council, active=True).order_by("id")
+    everyone = [Elector(user=m.user_id, function=m.function, role=m.role) for m in members]
+    return list(electorate_for(everyone, route_.rule, owner))
+
+
+async def _open(rt: Runtime, *, agent: Agent, body: EscalationIn, chosen: Route,
+                idempotency_key: str | None, fingerprint: str) -> Escalation:
+    now = datetime.now(UTC)
+    seconds = body.deadline_seconds or chosen.deadline_seconds
+    deadline = body.deadline or now + timedelta(seconds=seconds)
+    electorate = await _electorate(chosen, agent.owner_user_id) if chosen.council else []
+    status = {"approval": "pending", "incident": "open", "notice": "posted"}[body.kind]
+    action = body.action.model_dump(mode="json", exclude_none=True) if body.action else {}
+    async with transaction() as conn:
+        escalation = await Escalation.create(
+            using_db=conn,
+            public_id="esc_" + secrets.token_hex(10),
+            agent=agent,
+            idempotency_key=idempotency_key,
+            request_hash=fingerprint,
+            kind=body.kind,
+            title=body.title,
+            summary=body.summary,
+            action=action,
+            amount=body.amount,
+            currency=action.get("currency"),
+            category=body.category,
+            risk=body.risk,
+            context=body.context,
+            links=[link.model_dump() for link in body.links],
+            callback_url=body.callback_url,
+            run_id=body.run_id,
+            call_id=body.call_id,
+            status=status,
+            council=chosen.council,
+            channel_id=chosen.council.channel_id if chosen.council else None,
+            policy_name=chosen.policy,
+            route_reason=chosen.reason,
+            rule=chosen.rule.model_dump(mode="json"),
+            electorate=[vars(e) for e in electorate],
+            on_timeout=chosen.on_timeout,
+            remind_at=[(now + timedelta(seconds=s)).isoformat() for s in chosen.remind_offsets],
+            deadline=deadline if body.kind == "approval" else None,
+        )
+        await audit.record(conn, actor_type="agent", actor_id=agent.name, action="escalation.created",
+                           subject=escalation.public_id,
+                           payload={"request": body.model_dump(mode="json"), "route": chosen.reason,
+                                    "rule": escalation.rule, "electorate": escalation.electorate})
+        if chosen.decide and body.kind == "approval":
+            await decisions.record(conn, escalation, outcome="approved" if chosen.decide == "approve" else "rejected",
+                                   decided_by="policy", reasons=[f"decided by policy {chosen.policy}"])
+        else:
+            await outbox.enqueue(conn, outbox.POST_ESCALATION, escalation=escalation)
+    return escalation
+
+
+async def get_for_agent(agent: Agent, public_id: str) -> Escalation:
+    """Return the agent's own escalation; another agent's is reported as not found."""
+    escalation = await Escalation.filter(public_id=public_id, agent=agent).first()
+    if escalation is None:
+        raise NotFound(f"no escalation {public_id!r} for this agent")
+    return escalation
+
+
+async def wait_for_decision(rt: Runtime, *, agent: Agent, public_id: str, seconds: float) -> Escalation:
+    """Return the escalation once it is no longer pending, or when `seconds` have passed."""
+    escalation = await get_for_agent(agent, public_id)
+    loop = asyncio.get_running_loop()
+    until = loop.time() + min(seconds, MAX_WAIT_SECONDS)
+    while escalation.status == "pending" and (left := until - loop.time()) > 0:
+        # Woken at once by a decision in this process; the poll catches other replicas'.
+        await rt.decided.wait(public_id, timeout=min(left, 1.0))
+        escalation = await get_for_agent(agent, public_id)
+    return escalation
+
+
+def parse_wait(raw: str | None) -> float:
+    """Read the `?wait=` query value: seconds from 0 to 60."""
+    if raw is None or raw == "":
+        return 0.0
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise Invalid("wait must be a number of seconds from 0 to 60",
+                      details=[{"field": "wait", "message": "not a number"}]) from None
+    if not 0 <= seconds <= MAX_WAIT_SECONDS or seconds != seconds:
+        raise Invalid("wait must be a number of seconds from 0 to 60",
+                      details=[{"field": "wait", "message": "out of range"}])
+    return seconds
+

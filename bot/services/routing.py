@@ -1,0 +1,64 @@
+"""Route an escalation: the first matching policy decides it or names its council and rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from bot.council_file import PolicySpec, RouteSpec
+from bot.governance.policy import Facts, first_match, parse_reminders
+from bot.governance.rules import Rule
+from models import Agent, Council, Policy, Setting
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where an escalation goes, and how it is decided, before anyone sees it."""
+
+    policy: str | None
+    council: Council | None
+    rule: Rule
+    deadline_seconds: int
+    remind_offsets: list[int] = field(default_factory=list)
+    on_timeout: str = "reject"
+    decide: str | None = None
+    reason: str = ""
+
+
+async def policies() -> list[PolicySpec]:
+    """Return the policies in their council.yml order."""
+    return [PolicySpec.model_validate(p.spec) for p in await Policy.all().order_by("position")]
+
+
+async def defaults() -> RouteSpec:
+    """Return the route for escalations that no policy matches."""
+    row = await Setting.filter(key="defaults").first()
+    return RouteSpec.model_validate(row.value) if row and row.value else RouteSpec()
+
+
+async def route(*, agent: Agent, kind: str, category: str | None, risk: str | None,
+                amount: Decimal | None, currency: str | None) -> Route:
+    """Match the policies in order; with no match, use the default council and rule."""
+    facts = Facts(agent=agent.name, kind=kind, category=category, risk=risk, amount=amount,
+                  currency=currency)
+    fallback = await defaults()
+    policy = first_match(await policies(), facts, key=lambda p: p.match)
+    spec: RouteSpec = policy if policy is not None else fallback
+    name = policy.name if policy is not None else None
+    council_name = spec.council or fallback.council
+    council = await Council.filter(name=council_name).first() if council_name else None
+    if council is None and agent.council_id is not None:
+        council = await Council.filter(id=agent.council_id).first()
+    deadline = spec.deadline_seconds() if spec.deadline or spec is fallback else fallback.deadline_seconds()
+    reminders = spec.remind if spec.remind or spec is fallback else fallback.remind
+    why = f"policy {name}" if name else "no policy matched: default route"
+    return Route(
+        policy=name,
+        council=council,
+        rule=spec.rule or fallback.rule or Rule(),
+        deadline_seconds=deadline,
+        remind_offsets=parse_reminders(reminders, deadline),
+        on_timeout=spec.on_timeout,
+        decide=policy.decide if policy is not None else None,
+        reason=why,
+    )

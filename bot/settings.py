@@ -1,0 +1,58 @@
+"""Configuration from the environment and `.env` (the variables DESIGN.md names)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything Council reads from its environment; nothing else reads os.environ."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite://council.db"
+    host: str = "0.0.0.0"  # noqa: S104 - a server is meant to listen on every interface
+    port: int = Field(default=3000, ge=0, le=65535)
+    council_config: Path | None = None
+    council_allow_private_callbacks: bool = False
+    council_secret_key: SecretStr | None = None
+    council_secret_key_file: Path = Path("council.key")
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    # Seconds the worker waits before re-rendering a live tally, so a burst of votes is one update.
+    council_tally_debounce: float = Field(default=0.5, ge=0)
+    # Seconds between outbox polls when nothing wakes the worker (other replicas' rows).
+    council_outbox_poll: float = Field(default=1.0, gt=0)
+
+    def config_path(self) -> Path | None:
+        """Return the council.yml to apply at start: COUNCIL_CONFIG, else ./council.yml if present."""
+        if self.council_config is not None:
+            return self.council_config
+        default = Path("council.yml")
+        return default if default.exists() else None
+
+
+class MissingSetting(Exception):
+    """A variable needed for the chosen mode is not set."""
+
+    def __init__(self, variable: str, why: str) -> None:
+        super().__init__(f"{variable} is not set: {why}")
+        self.variable = variable
+
+
+def require_slack(settings: Settings, *, socket_mode: bool) -> None:
+    """Stop with one clear line when Slack credentials for serving are missing."""
+    if settings.slack_bot_token is None:
+        raise MissingSetting("SLACK_BOT_TOKEN", "the bot token (xoxb-…) from your Slack app")
+    if settings.slack_signing_secret is None and not socket_mode:
+        raise MissingSetting("SLACK_SIGNING_SECRET", "HTTP mode verifies Slack's request signatures")
+    if socket_mode and settings.slack_app_token is None:
+        raise MissingSetting("SLACK_APP_TOKEN", "Socket Mode needs the app-level token (xapp-…)")

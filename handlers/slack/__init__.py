@@ -1,0 +1,28 @@
+"""Wire Council's Slack listeners onto a Bolt app."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.runtime import Runtime
+from bot.slack import ids
+from handlers.slack import commands, errors, votes
+
+
+def register(app: AsyncApp, rt: Runtime) -> None:
+    """Attach the runtime to every request's context and add the listeners."""
+
+    async def attach_runtime(context: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:  # noqa: A002
+        context["runtime"] = rt
+        await next()
+
+    app.middleware(attach_runtime)
+    app.action(ids.APPROVE)(votes.approve)
+    app.action(ids.REJECT)(votes.reject)
+    app.action(ids.ABSTAIN)(votes.abstain)
+    app.view(ids.REJECT_MODAL)(votes.reject_submitted)
+    app.command("/council")(commands.council)
+    app.error(errors.on_error)

@@ -1,0 +1,20 @@
+"""The append-only, hash-chained audit trail of every state change."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class AuditEvent(Model):
+    id = fields.IntField(primary_key=True)
+    at = fields.DatetimeField()
+    actor_type = fields.CharField(max_length=16)
+    actor_id = fields.CharField(max_length=80)
+    action = fields.CharField(max_length=64)
+    subject = fields.CharField(max_length=80, null=True, db_index=True)
+    payload: dict = fields.JSONField(default=dict)
+    # Unique, so two writers can never both extend the chain from the same row.
+    prev_hash = fields.CharField(max_length=64, unique=True)
+    hash = fields.CharField(max_length=64, unique=True)
+
+    class Meta:
+        table = "audit_event"

@@ -1,0 +1,45 @@
+"""An escalation: what an agent asks of the council, with the rule and electorate frozen on it."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Escalation(Model):
+    id = fields.IntField(primary_key=True)
+    public_id = fields.CharField(max_length=40, unique=True)
+    agent = fields.ForeignKeyField("models.Agent", related_name="escalations")
+    idempotency_key = fields.CharField(max_length=255, null=True)
+    request_hash = fields.CharField(max_length=64)
+    kind = fields.CharField(max_length=16)
+    title = fields.CharField(max_length=200)
+    summary = fields.TextField(default="")
+    action: dict = fields.JSONField(default=dict)
+    amount = fields.DecimalField(max_digits=20, decimal_places=4, null=True)
+    currency = fields.CharField(max_length=3, null=True)
+    category = fields.CharField(max_length=80, null=True)
+    risk = fields.CharField(max_length=16, null=True)
+    context: dict = fields.JSONField(default=dict)
+    links: list = fields.JSONField(default=list)
+    callback_url = fields.CharField(max_length=2000, null=True)
+    run_id = fields.CharField(max_length=200, null=True)
+    call_id = fields.CharField(max_length=200, null=True)
+    status = fields.CharField(max_length=16, db_index=True)
+    council = fields.ForeignKeyField("models.Council", related_name="escalations", null=True)
+    policy_name = fields.CharField(max_length=80, null=True)
+    route_reason = fields.TextField(null=True)
+    rule: dict = fields.JSONField(default=dict)
+    electorate: list = fields.JSONField(default=list)
+    on_timeout = fields.CharField(max_length=16, default="reject")
+    remind_at: list = fields.JSONField(default=list)
+    reminders_sent = fields.IntField(default=0)
+    extended = fields.BooleanField(default=False)
+    channel_id = fields.CharField(max_length=32, null=True)
+    message_ts = fields.CharField(max_length=32, null=True)
+    deadline = fields.DatetimeField(null=True, db_index=True)
+    version = fields.IntField(default=1)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "escalation"
+        unique_together = (("agent", "idempotency_key"),)

@@ -1,0 +1,21 @@
+"""A side effect to deliver (Slack post/update/reply/DM, agent callback), written with its cause."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class OutboxItem(Model):
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharField(max_length=32)
+    escalation = fields.ForeignKeyField("models.Escalation", related_name="outbox", null=True)
+    payload: dict = fields.JSONField(default=dict)
+    status = fields.CharField(max_length=16, default="pending", db_index=True)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(db_index=True)
+    locked_until = fields.DatetimeField(null=True)
+    last_error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    done_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "outbox"
