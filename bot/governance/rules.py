@@ -1,33 +1,40 @@
 """Voting rules: what a rule is, and what a set of votes decides under it.
 
 Pure: no I/O, no ORM. The services freeze a `Rule` and an electorate on each escalation and call
-`evaluate` after every vote; docs/governance.md defines each rule in words.
+`evaluate` after every vote; docs/governance.md defines each rule in words. This module is the
+package's front door: it re-exports the ballot types and the evaluation functions.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+import re
+from fractions import Fraction
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.governance.ballot import Choice, Elector, Outcome, Tally, Verdict, count
+from bot.governance.verdict import evaluate, outcome_when_complete
+
+__all__ = [
+    "RULE_TYPES",
+    "Choice",
+    "Elector",
+    "Outcome",
+    "Rule",
+    "RuleType",
+    "Tally",
+    "Verdict",
+    "count",
+    "evaluate",
+    "outcome_when_complete",
+]
+
+# 0 to 100 with optional decimals: '60%', '66.7%', '100%'.
+PERCENT = re.compile(r"(100(\.0+)?|[0-9]{1,2}(\.[0-9]+)?)%")
 RULE_TYPES = ("single", "n_of_m", "majority", "supermajority", "unanimous")
 RuleType = Literal["single", "n_of_m", "majority", "supermajority", "unanimous"]
-
-
-class Choice(StrEnum):
-    APPROVE = "approve"
-    REJECT = "reject"
-    ABSTAIN = "abstain"
-    RECUSE = "recuse"
-
-
-class Outcome(StrEnum):
-    APPROVED = "approved"
-    REJECTED = "rejected"
 
 
 class Rule(BaseModel):
@@ -54,14 +61,19 @@ class Rule(BaseModel):
     def _quorum_shape(cls, value: object) -> object:
         if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
             return value
-        if isinstance(value, str) and value.endswith("%"):
-            try:
-                percent = float(value[:-1])
-            except ValueError:
-                percent = -1.0
-            if 0 < percent <= 100:
-                return value
-        raise ValueError(f"quorum must be a count (0 or more) or a percentage like '60%', not {value!r}")
+        if isinstance(value, str) and PERCENT.fullmatch(value):
+            return value
+        raise ValueError(
+            f"quorum must be a count (0 or more) or a percentage like '60%', not {value!r}"
+        )
+
+    @field_validator("require_functions", "veto")
+    @classmethod
+    def _names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        names = tuple(name.strip() for name in value)
+        if not all(names):
+            raise ValueError("names must not be empty")
+        return names
 
     @model_validator(mode="after")
     def _n_for_n_of_m(self) -> Rule:
@@ -75,13 +87,13 @@ class Rule(BaseModel):
         """Say the rule in words, e.g. 'majority · quorum 2 · needs people, technology'."""
         head = {
             "single": "single decider",
-            "n_of_m": f"{self.n} approvals",
+            "n_of_m": f"{self.n} approval" + ("" if self.n == 1 else "s"),
             "majority": "majority",
             "supermajority": "two-thirds majority",
             "unanimous": "unanimous",
         }[self.type]
         parts = [head]
-        if self.quorum:
+        if self.quorum_count(100):  # a zero quorum asks nothing, so it is not worth saying
             parts.append(f"quorum {self.quorum}")
         if self.require_functions:
             parts.append("needs " + ", ".join(self.require_functions))
@@ -97,100 +109,15 @@ class Rule(BaseModel):
             return 0
         if isinstance(self.quorum, int):
             return self.quorum
-        return math.ceil(float(self.quorum[:-1]) * electorate_size / 100)
+        percent = _percent(self.quorum)
+        # Exact arithmetic, rounded up: 60% of 5 is 3, 50% of 3 is 2, and no float error adds one.
+        return math.ceil(percent * electorate_size / 100)
+
+    def vetoes(self, elector: Elector) -> bool:
+        """Whether this elector's reject alone decides rejection (roles compare case-blind)."""
+        return elector.role.casefold() in {role.casefold() for role in self.veto}
 
 
-@dataclass(frozen=True)
-class Elector:
-    """One member entitled to vote on an escalation, as frozen at its creation."""
-
-    user: str
-    function: str
-    role: str = "member"
-
-
-@dataclass(frozen=True)
-class Tally:
-    approve: int = 0
-    reject: int = 0
-    abstain: int = 0
-    recuse: int = 0
-    waiting: int = 0
-
-    @property
-    def cast(self) -> int:
-        """Votes cast: approve, reject and abstain (a recusal leaves the electorate)."""
-        return self.approve + self.reject + self.abstain
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "approve": self.approve,
-            "reject": self.reject,
-            "abstain": self.abstain,
-            "recuse": self.recuse,
-            "waiting": self.waiting,
-        }
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What the votes so far decide: an outcome once no remaining vote can change it."""
-
-    outcome: Outcome | None
-    reason: str
-    tally: Tally = field(default_factory=Tally)
-
-    @property
-    def decided(self) -> bool:
-        return self.outcome is not None
-
-
-def count(electorate: Sequence[Elector], votes: Mapping[str, Choice]) -> Tally:
-    """Count the electorate's votes; votes from outside the electorate are ignored."""
-    users = {elector.user for elector in electorate}
-    cast = [choice for user, choice in votes.items() if user in users]
-    return Tally(
-        approve=cast.count(Choice.APPROVE),
-        reject=cast.count(Choice.REJECT),
-        abstain=cast.count(Choice.ABSTAIN),
-        recuse=cast.count(Choice.RECUSE),
-        waiting=len(users) - len(cast),
-    )
-
-
-def outcome_when_complete(
-    rule: Rule, electorate: Sequence[Elector], votes: Mapping[str, Choice]
-) -> tuple[Outcome, str]:
-    """Decide as if every elector has voted (missing votes count as not cast)."""
-    tally = count(electorate, votes)
-    present = len(electorate) - tally.recuse
-    needed = rule.quorum_count(present)
-    if tally.cast < needed:
-        return Outcome.REJECTED, f"quorum not reached ({tally.cast} of {needed} votes cast)"
-    if tally.approve > tally.reject:
-        return Outcome.APPROVED, f"majority approved ({tally.approve}–{tally.reject})"
-    if tally.approve == tally.reject:
-        return Outcome.REJECTED, f"tie ({tally.approve}–{tally.reject}) does not pass"
-    return Outcome.REJECTED, f"majority rejected ({tally.approve}–{tally.reject})"
-
-
-def evaluate(rule: Rule, electorate: Sequence[Elector], votes: Mapping[str, Choice]) -> Verdict:
-    """Return the outcome if no way the remaining electors vote could change it, else open."""
-    tally = count(electorate, votes)
-    voted = {user for user in votes}
-    remaining = [elector for elector in electorate if elector.user not in voted]
-    results = {
-        outcome_when_complete(rule, electorate, {**votes, **dict.fromkeys(
-            (e.user for e in remaining), choice)})
-        for choice in (Choice.APPROVE, Choice.REJECT)
-    }
-    outcomes = {outcome for outcome, _ in results}
-    if len(outcomes) == 1 and remaining:
-        outcome, reason = outcome_when_complete(
-            rule, electorate, {**votes, **dict.fromkeys((e.user for e in remaining), Choice.REJECT if outcomes == {Outcome.APPROVED} else Choice.APPROVE)}
-        )
-        return Verdict(outcome=outcome, reason=reason, tally=tally)
-    if not remaining:
-        outcome, reason = outcome_when_complete(rule, electorate, votes)
-        return Verdict(outcome=outcome, reason=reason, tally=tally)
-    return Verdict(outcome=None, reason="waiting for votes", tally=tally)
+def _percent(text: str) -> Fraction:
+    """Read a validated percentage such as '60%' or '66.7%' as an exact number."""
+    return Fraction(text[:-1])
