@@ -97,6 +97,8 @@ class Migration(migrations.Migration):
                 ('electorate', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('on_timeout', fields.CharField(default='reject', max_length=16)),
                 ('remind_at', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('reminders_sent', fields.IntField(default=0)),
+                ('extended', fields.BooleanField(default=False)),
                 ('channel_id', fields.CharField(null=True, max_length=32)),
                 ('message_ts', fields.CharField(null=True, max_length=32)),
                 ('deadline', fields.DatetimeField(null=True, db_index=True, auto_now=False, auto_now_add=False)),
