@@ -41,7 +41,7 @@ class Message:
     metadata: dict[str, Any] | None = None
     user: str | None = None
     bot_id: str | None = None
-    edited: bool = False
+    edited_ts: str | None = None
     reactions: dict[str, list[str]] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Any:
@@ -61,8 +61,8 @@ class Message:
             out["thread_ts"] = self.thread_ts
         if self.metadata and include_metadata:
             out["metadata"] = self.metadata
-        if self.edited:
-            out["edited"] = {"user": self.user, "ts": self.ts}
+        if self.edited_ts:
+            out["edited"] = {"user": self.user, "ts": self.edited_ts}
         if self.reactions:
             out["reactions"] = [
                 {"name": name, "users": users, "count": len(users)}
