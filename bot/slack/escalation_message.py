@@ -28,6 +28,12 @@ OUTCOME_LINE = {
     "expired": ":hourglass: *Expired*",
     "withdrawn": ":leftwards_arrow_with_hook: *Withdrawn by the agent*",
 }
+FINAL_HEADER = {
+    "approved": ("✅", "Approved"),
+    "rejected": ("❌", "Rejected"),
+    "expired": ("⌛", "Expired"),
+    "withdrawn": ("↩️", "Withdrawn"),
+}
 CHOICE_LABEL = {"approve": "Approve", "reject": "Reject", "abstain": "Abstain", "recuse": "Recuse"}
 KIND_LABEL = {"approval": "Approval needed", "incident": "Incident", "notice": "Notice"}
 
@@ -80,10 +86,11 @@ def fallback_text(view: EscalationView) -> str:
 
 def _header(view: EscalationView) -> HeaderBlock:
     icon = {"approval": "🟡", "incident": "🚨", "notice": "📣"}.get(view.kind, "•")
-    if view.outcome:
-        icon = {"approved": "✅", "rejected": "❌", "expired": "⌛"}.get(view.outcome, "•")
+    label = KIND_LABEL.get(view.kind, "Escalation")
+    if view.status in FINAL_HEADER:
+        icon, label = FINAL_HEADER[view.status]
     # Header text is plain_text: Slack shows it literally, so it needs no escaping.
-    return HeaderBlock(text=clip(f"{icon} {KIND_LABEL.get(view.kind, 'Escalation')}: {view.title}", 150))
+    return HeaderBlock(text=clip(f"{icon} {label}: {view.title}", 150))
 
 
 def _facts(view: EscalationView) -> SectionBlock:
