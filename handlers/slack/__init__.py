@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.runtime import Runtime
 from bot.slack import ids
 from handlers.slack import commands, errors, votes
+from handlers.slack.errors import guarded
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
@@ -20,9 +21,9 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         await next()
 
     app.middleware(attach_runtime)
-    app.action(ids.APPROVE)(votes.approve)
-    app.action(ids.REJECT)(votes.reject)
-    app.action(ids.ABSTAIN)(votes.abstain)
-    app.view(ids.REJECT_MODAL)(votes.reject_submitted)
-    app.command("/council")(commands.council)
+    app.action(ids.APPROVE)(guarded(votes.approve))
+    app.action(ids.REJECT)(guarded(votes.reject))
+    app.action(ids.ABSTAIN)(guarded(votes.abstain))
+    app.view(ids.REJECT_MODAL)(guarded(votes.reject_submitted))
+    app.command("/council")(guarded(commands.council))
     app.error(errors.on_error)

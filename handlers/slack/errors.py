@@ -2,23 +2,59 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import CouncilError
 from bot.slack.text import escape
 
 log = logging.getLogger(__name__)
+Listener = Callable[..., Awaitable[None]]
+CRASHED = "Something went wrong on Council's side and nothing was recorded. It has been logged; please try again."
 
 
-async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None) -> None:
+async def present(error: Exception, body: dict[str, Any], respond: AsyncRespond | None) -> None:
     """Tell the person what went wrong, privately; never a traceback in Slack."""
     if isinstance(error, CouncilError):
         text = escape(error.message)
     else:
         log.error("Slack listener failed", exc_info=error)
-        text = "Something went wrong on Council's side and nothing was recorded. It has been logged; please try again."
+        text = CRASHED
     if respond is not None and body.get("response_url"):
         await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def guarded(listener: Listener) -> Listener:
+    """Wrap a listener so its refusals reach the person.
+
+    Bolt (1.30, HTTP mode) answers 404 after its 3-second wait when a listener raises right after
+    ack(), so errors are handled here rather than left to `@app.error`.
+    """
+    wanted = set(inspect.signature(listener).parameters)
+
+    # Bolt injects arguments by these parameter names.
+    async def run(ack: AsyncAck, body: dict[str, Any], context: dict[str, Any], respond: AsyncRespond,
+                  client: AsyncWebClient, command: dict[str, Any] | None = None,
+                  view: dict[str, Any] | None = None) -> None:
+        given = {"ack": ack, "body": body, "context": context, "respond": respond, "client": client,
+                 "command": command, "view": view}
+        try:
+            await listener(**{name: value for name, value in given.items() if name in wanted})
+        except Exception as error:  # Each failure is shown to the person; crashes are also logged.
+            if ack.response is None:
+                await ack()
+            await present(error, body, respond)
+
+    run.__name__ = listener.__name__
+    return run
+
+
+async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None) -> None:
+    """Fallback for failures outside listeners (middleware)."""
+    await present(error, body, respond)

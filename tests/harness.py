@@ -1,0 +1,162 @@
+"""End-to-end harness: the real app on a port, the fake Slack, and an agent speaking HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.app import create_app
+from bot.services import agents, config
+from bot.services.agents import Credentials
+from bot.settings import Settings
+from bot.slack import ids
+from handlers.keys import RUNTIME
+from models import Escalation
+from tests.fakeslack import FakeSlack, signed_headers
+
+SIGNING_SECRET = "test-signing-secret"
+COUNCIL_YML = """
+admins: [U0ADMIN01]
+councils:
+  - name: ai-council
+    channel: C0COUNCIL
+    timezone: Europe/Berlin
+    members:
+      - {user: U0PEOPLE1, function: people, role: chair}
+      - {user: U0TECH001, function: technology}
+      - {user: U0FIN0001, function: finance}
+agents:
+  - {name: refund-bot, owner: U0OWNER01, council: ai-council}
+policies:
+  - name: refunds
+    match: {kind: approval}
+    council: ai-council
+    rule: {type: majority, quorum: 2}
+    deadline: 4h
+defaults: {council: ai-council}
+"""
+REFUND = {"kind": "approval", "title": "Refund order 1042", "summary": "Customer was charged twice.",
+          "action": {"type": "refund", "amount": 1250, "currency": "USD", "target": "order 1042"},
+          "risk": "medium", "context": {"customer": "C-88"}}
+
+
+@dataclass
+class CallbackSink:
+    """An agent's callback endpoint: records each delivery, and fails the first `fail` of them."""
+
+    fail: int = 0
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    attempts: int = 0
+    url: str = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.attempts += 1
+        if self.attempts <= self.fail:
+            return web.Response(status=503, text="agent is restarting")
+        self.received.append((dict(request.headers), await request.read()))
+        return web.Response(status=204)
+
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(body) for _, body in self.received]
+
+
+@dataclass
+class Harness:
+    url: str
+    fake: FakeSlack
+    http: aiohttp.ClientSession
+    creds: Credentials
+    sink: CallbackSink
+    app: web.Application
+
+    def auth(self, key: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key or self.creds.api_key}"}
+
+    async def escalate(self, body: dict[str, Any] | None = None, *, key: str | None = None,
+                       headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+        sent = {**(body if body is not None else REFUND)}
+        if self.sink.url and "callback_url" not in sent and body is None:
+            sent["callback_url"] = self.sink.url
+        extra = {"Idempotency-Key": key} if key else {}
+        async with self.http.post(f"{self.url}/api/v1/escalations", json=sent,
+                                  headers={**self.auth(), **extra, **(headers or {})}) as response:
+            return response.status, await response.json()
+
+    async def get(self, public_id: str, *, wait: float | None = None) -> tuple[int, dict[str, Any]]:
+        query = f"?wait={wait}" if wait is not None else ""
+        async with self.http.get(f"{self.url}/api/v1/escalations/{public_id}{query}",
+                                 headers=self.auth()) as response:
+            return response.status, await response.json()
+
+    async def slack(self, body: str, *, headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
+        """POST a Slack request to /slack/events, signed as Slack signs it unless headers are given."""
+        sent = headers if headers is not None else signed_headers(SIGNING_SECRET, body)
+        async with self.http.post(f"{self.url}/slack/events", data=body.encode(), headers=sent) as response:
+            await response.read()
+            return response
+
+    async def posted(self, public_id: str) -> Escalation:
+        """Wait until the escalation's message is in the channel; return the escalation."""
+        escalation = await Escalation.get(public_id=public_id)
+        await self.fake.wait_for(lambda: self.fake.messages("C0COUNCIL"))
+        await escalation.refresh_from_db()
+        return escalation
+
+    async def click(self, user: str, action_id: str, public_id: str) -> aiohttp.ClientResponse:
+        escalation = await self.posted(public_id)
+        body = self.fake.block_action_body(user, action_id, public_id, channel_id="C0COUNCIL",
+                                           message_ts=escalation.message_ts)
+        return await self.slack(body)
+
+    async def reject(self, user: str, public_id: str, reason: str) -> aiohttp.ClientResponse:
+        await self.click(user, ids.REJECT, public_id)
+        opened = await self.fake.wait_for(lambda: [v for v in self.fake.views if v.user == user])
+        view = opened[-1].view
+        body = self.fake.view_submission_body(user, ids.REJECT_MODAL,
+                                              {ids.REASON_BLOCK: {ids.REASON_INPUT: reason}},
+                                              private_metadata=view["private_metadata"])
+        return await self.slack(body)
+
+    def message_text(self, public_id: str) -> str:
+        for message in self.fake.messages("C0COUNCIL"):
+            if public_id in self.fake.rendered_text(message):
+                return str(self.fake.rendered_text(message))
+        return ""
+
+
+async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    return runner, f"http://{host}:{port}"
+
+
+@asynccontextmanager
+async def running_council(settings: Settings, *, council_yml: str = COUNCIL_YML) -> AsyncIterator[Harness]:
+    """Start the fake Slack, a callback sink and the real app; configure a council and an agent."""
+    async with FakeSlack() as fake:
+        sink = CallbackSink()
+        sink_app = web.Application()
+        sink_app.router.add_post("/callback", sink.handle)
+        sink_runner, sink_url = await _serve(sink_app)
+        sink.url = f"{sink_url}/callback"
+        configured = settings.model_copy(update={"slack_api_url": fake.api_url})
+        app = create_app(configured)
+        runner, url = await _serve(app)
+        try:
+            await config.apply_text(council_yml, source="council.yml")
+            creds = await agents.create(name="refund-bot", owner="U0OWNER01", council="ai-council",
+                                        server_key=app[RUNTIME].server_key)
+            async with aiohttp.ClientSession() as http:
+                yield Harness(url=url, fake=fake, http=http, creds=creds, sink=sink, app=app)
+        finally:
+            await runner.cleanup()
+            await sink_runner.cleanup()
+
