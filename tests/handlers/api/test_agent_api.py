@@ -1,0 +1,146 @@
+"""The agent API at its boundary: every bad input gets a precise error, never a 500."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bot.services import agents
+from bot.slack import ids
+from tests.harness import REFUND, Harness
+
+
+async def _raw(council: Harness, data: bytes, content_type: str = "application/json",
+               auth: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    headers = {**(auth if auth is not None else council.auth()), "Content-Type": content_type}
+    async with council.http.post(f"{council.url}/api/v1/escalations", data=data, headers=headers) as response:
+        return response.status, await response.json()
+
+
+def _error(body: dict[str, Any]) -> dict[str, Any]:
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+    return body["error"]
+
+
+async def test_broken_json_is_400(council: Harness) -> None:
+    status, body = await _raw(council, b'{"kind": "approval", "title": ')
+    assert status == 400 and _error(body)["code"] == "invalid_json"
+
+
+async def test_wrong_content_type_is_415(council: Harness) -> None:
+    status, body = await _raw(council, b"kind=approval", content_type="application/x-www-form-urlencoded")
+    assert status == 415 and "application/json" in _error(body)["message"]
+
+
+async def test_body_over_64_kb_is_413(council: Harness) -> None:
+    status, body = await _raw(council, b'{"title": "' + b"x" * 70_000 + b'"}')
+    assert status == 413 and _error(body)["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize("auth", [{}, {"Authorization": "Bearer ck_unknown"}, {"Authorization": "Basic abc"}])
+async def test_missing_or_unknown_key_is_401(council: Harness, auth: dict[str, str]) -> None:
+    status, body = await _raw(council, b'{"kind": "approval", "title": "t"}', auth=auth)
+    assert status == 401 and _error(body)["code"] == "unauthorized"
+
+
+async def test_revoked_key_is_401(council: Harness) -> None:
+    old = council.creds.api_key
+    await agents.rotate(name="refund-bot", server_key=b"k" * 32)
+    status, body = await _raw(council, b'{"kind": "approval", "title": "t"}',
+                              auth={"Authorization": f"Bearer {old}"})
+    assert status == 401 and _error(body)["code"] == "key_revoked"
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"title": None}, "title"),
+    ({"title": "   "}, "title"),
+    ({"title": "x" * 201}, "title"),
+    ({"summary": "x" * 4001}, "summary"),
+    ({"context": {"blob": "x" * 17_000}}, "context"),
+    ({"kind": "bogus"}, "kind"),
+    ({"risk": "apocalyptic"}, "risk"),
+    ({"action": {"amount": -5}}, "action.amount"),
+    ({"action": {"amount": "lots"}}, "action.amount"),
+    ({"action": {"amount": True}}, "action.amount"),
+    ({"action": {"currency": "dollars"}}, "action.currency"),
+    ({"links": [{"title": "x", "url": "javascript:alert(1)"}]}, "links[0].url"),
+    ({"callback_url": "ftp://agent.example/cb"}, "callback_url"),
+    ({"deadline_seconds": 5}, "deadline_seconds"),
+    ({"ammount": 5}, "ammount"),
+])
+async def test_invalid_fields_are_422_naming_the_field(council: Harness, changes: dict[str, Any], field: str) -> None:
+    body = {**REFUND, **changes}
+    body = {k: v for k, v in body.items() if v is not None}
+    status, answer = await council.escalate(body)
+    error = _error(answer)
+    assert status == 422 and error["code"] == "validation_failed"
+    assert field in [d["field"] for d in error["details"]], error
+
+
+async def test_top_level_must_be_an_object(council: Harness) -> None:
+    status, body = await _raw(council, b"[1, 2]")
+    assert status == 422 and _error(body)["message"] == "body must be a JSON object"
+
+
+async def test_unknown_or_foreign_escalation_is_404(council: Harness) -> None:
+    status, body = await council.get("esc_doesnotexist")
+    assert status == 404 and _error(body)["code"] == "not_found"
+    _, created = await council.escalate()
+    other = await agents.create(name="other-bot", owner="U0OWNER02", council="ai-council", server_key=b"k" * 32)
+    async with council.http.get(f"{council.url}/api/v1/escalations/{created['id']}",
+                                headers=council.auth(other.api_key)) as response:
+        assert response.status == 404
+
+
+async def test_idempotent_replay_is_200_and_different_body_409(council: Harness) -> None:
+    first_status, first = await council.escalate(REFUND, key="refund-1042")
+    again_status, again = await council.escalate(REFUND, key="refund-1042")
+    assert (first_status, again_status) == (201, 200) and again["id"] == first["id"]
+    status, body = await council.escalate({**REFUND, "title": "Another"}, key="refund-1042")
+    assert status == 409 and _error(body)["code"] == "idempotency_conflict"
+
+
+async def test_concurrent_replays_open_one_escalation(council: Harness) -> None:
+    results = await asyncio.gather(*(council.escalate(REFUND, key="same-key") for _ in range(5)))
+    assert sorted(status for status, _ in results) == [200, 200, 200, 200, 201]
+    assert len({body["id"] for _, body in results}) == 1
+
+
+async def test_long_poll_returns_when_decided(council: Harness) -> None:
+    _, created = await council.escalate()
+    esc = created["id"]
+    await council.posted(esc)
+    waiting = asyncio.create_task(council.get(esc, wait=30))
+    await asyncio.sleep(0)
+    await council.click("U0TECH001", ids.APPROVE, esc)
+    await council.click("U0FIN0001", ids.APPROVE, esc)
+    status, body = await asyncio.wait_for(waiting, timeout=15)
+    assert status == 200 and body["status"] == "approved"
+    assert body["decision"]["outcome"] == "approved"
+
+
+@pytest.mark.parametrize("wait", ["soon", "-1", "61", "nan"])
+async def test_bad_wait_is_422(council: Harness, wait: str) -> None:
+    _, created = await council.escalate()
+    async with council.http.get(f"{council.url}/api/v1/escalations/{created['id']}?wait={wait}",
+                                headers=council.auth()) as response:
+        assert response.status == 422
+        assert _error(await response.json())["details"][0]["field"] == "wait"
+
+
+async def test_paused_agent_gets_403_and_me_says_so(council: Harness) -> None:
+    await agents.set_status(name="refund-bot", status="paused", reason="over budget", actor="U0ADMIN01")
+    status, body = await council.escalate()
+    assert status == 403 and _error(body)["code"] == "agent_paused"
+    async with council.http.get(f"{council.url}/api/v1/agents/me", headers=council.auth()) as response:
+        me = await response.json()
+    assert me["status"] == "paused" and me["paused_reason"] == "over budget"
+
+
+async def test_unknown_route_and_method_answer_json(council: Harness) -> None:
+    async with council.http.get(f"{council.url}/api/v1/nothing") as response:
+        assert response.status == 404 and _error(await response.json())["code"] == "not_found"
+    async with council.http.delete(f"{council.url}/api/v1/escalations") as response:
+        assert response.status == 405
