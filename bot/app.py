@@ -23,8 +23,8 @@ import handlers.slack
 from bot import council_file, db, keys
 from bot.delivery.worker import OutboxWorker
 from bot.runtime import Runtime
-from bot.services import config
 from bot.scheduler import start_scheduler
+from bot.services import config
 from bot.settings import Settings
 from handlers.api.errors import json_errors
 from handlers.keys import RUNTIME
@@ -50,7 +50,9 @@ def slack_client(settings: Settings) -> AsyncWebClient:
     )
 
 
-def bolt_app(settings: Settings, client: AsyncWebClient, rt: Runtime, *, socket_mode: bool = False) -> AsyncApp:
+def bolt_app(
+    settings: Settings, client: AsyncWebClient, rt: Runtime, *, socket_mode: bool = False
+) -> AsyncApp:
     """Build the Bolt app with Council's listeners; HTTP mode verifies every signature."""
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     app = AsyncApp(client=client, signing_secret=secret, request_verification_enabled=not socket_mode)

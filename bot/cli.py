@@ -9,7 +9,6 @@ import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -31,12 +30,15 @@ def _user_id(value: str) -> str:
 def _name(value: str) -> str:
     if not NAME.match(value):
         raise argparse.ArgumentTypeError(
-            f"{value!r} is not a valid name (lowercase letters, digits, '-' and '_', up to 80)")
+            f"{value!r} is not a valid name (lowercase letters, digits, '-' and '_', up to 80)"
+        )
     return value
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="council", description="Council: a Slack council that owns what AI agents do.")
+    root = argparse.ArgumentParser(
+        prog="council", description="Council: a Slack council that owns what AI agents do."
+    )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="migrate, then serve Slack and the agent API")
     serve.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode")
@@ -45,10 +47,13 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("demo", help="run the whole loop with a built-in Slack stand-in")
     commands.add_parser("migrate", help="bring the database schema up to date")
     agent = commands.add_parser("agent", help="create and manage agents").add_subparsers(
-        dest="agent_command", required=True, metavar="ACTION")
+        dest="agent_command", required=True, metavar="ACTION"
+    )
     create = agent.add_parser("create", help="create an agent and print its credentials once")
     create.add_argument("name", type=_name)
-    create.add_argument("--owner", type=_user_id, required=True, help="Slack user id of the accountable owner")
+    create.add_argument(
+        "--owner", type=_user_id, required=True, help="Slack user id of the accountable owner"
+    )
     create.add_argument("--council", type=_name)
     create.add_argument("--json", action="store_true")
     rotate = agent.add_parser("rotate", help="revoke an agent's keys and issue new credentials")
@@ -62,12 +67,14 @@ def parser() -> argparse.ArgumentParser:
     listing = agent.add_parser("list", help="list agents")
     listing.add_argument("--json", action="store_true")
     config = commands.add_parser("config", help="council.yml in and out").add_subparsers(
-        dest="config_command", required=True, metavar="ACTION")
+        dest="config_command", required=True, metavar="ACTION"
+    )
     apply = config.add_parser("apply", help="apply a council.yml (idempotent)")
     apply.add_argument("file", type=Path)
     config.add_parser("export", help="print the configuration as council.yml")
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(
-        dest="audit_command", required=True, metavar="ACTION")
+        dest="audit_command", required=True, metavar="ACTION"
+    )
     audit.add_parser("verify", help="check the hash chain (exit 1 when broken)")
     return root
 
@@ -116,29 +123,34 @@ def _command(args: argparse.Namespace, settings: Settings) -> Callable[[], Await
         if args.agent_command in ("create", "rotate"):
             server_key = keys.load_server_key(settings)
             if args.agent_command == "create":
-                creds = await agents.create(name=args.name, owner=args.owner, council=args.council,
-                                            server_key=server_key)
+                creds = await agents.create(
+                    name=args.name, owner=args.owner, council=args.council, server_key=server_key
+                )
             else:
                 creds = await agents.rotate(name=args.name, server_key=server_key)
             payload = {"name": creds.name, "api_key": creds.api_key, "signing_secret": creds.signing_secret}
             if args.json:
                 print(json.dumps(payload))
             else:
-                print(f"Agent {creds.name}: credentials are shown once; store them now.\n"
-                      f"  API key:        {creds.api_key}\n  signing secret: {creds.signing_secret}")
+                print(
+                    f"Agent {creds.name}: credentials are shown once; store them now.\n"
+                    f"  API key:        {creds.api_key}\n  signing secret: {creds.signing_secret}"
+                )
             return 0
         if args.agent_command in ("pause", "resume"):
             status = "paused" if args.agent_command == "pause" else "active"
-            row = await agents.set_status(name=args.name, status=status, reason=getattr(args, "reason", None),
-                                          actor="cli")
-            print(f"agent {row.name} is {row.status}")
+            changed = await agents.set_status(
+                name=args.name, status=status, reason=getattr(args, "reason", None), actor="cli"
+            )
+            print(f"agent {changed.name} is {changed.status}")
             return 0
         rows = await agents.listing()
         if args.json:
             print(json.dumps(rows))
         else:
             for row in rows:
-                print(f"{row['name']:24} {row['status']:8} owner {row['owner']}  council {row['council'] or '-'}")
+                council_name = row["council"] or "-"
+                print(f"{row['name']:24} {row['status']:8} owner {row['owner']}  council {council_name}")
         return 0
 
     async def configure() -> int:
@@ -173,8 +185,6 @@ async def _with_database(settings: Settings, command: Callable[[], Awaitable[int
         return await command()
     finally:
         await db.close()
-
-
 
 
 if __name__ == "__main__":

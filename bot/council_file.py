@@ -9,7 +9,15 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.errors import ConfigError
 from bot.governance.policy import PolicyMatch, parse_duration, parse_reminders
@@ -28,7 +36,9 @@ class Spec(BaseModel):
 
 class MemberSpec(Spec):
     user: UserId
-    function: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, to_lower=True)]
+    function: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, to_lower=True)
+    ]
     role: Literal["member", "chair"] = "member"
     delegate: UserId | None = None
 

@@ -15,12 +15,12 @@ class DecisionWaiters:
     def __init__(self) -> None:
         self._events: dict[str, set[asyncio.Event]] = defaultdict(set)
 
-    async def wait(self, public_id: str, timeout: float) -> None:
-        """Sleep until `notify(public_id)` or the timeout, whichever comes first."""
+    async def wait(self, public_id: str, within: float) -> None:
+        """Sleep until `notify(public_id)` or `within` seconds, whichever comes first."""
         event = asyncio.Event()
         self._events[public_id].add(event)
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(within):
                 await event.wait()
         except TimeoutError:
             pass

@@ -16,7 +16,14 @@ SWEEP_SECONDS = 15
 def start_scheduler(rt: Runtime) -> AsyncIOScheduler:
     """Start the scheduler with the deadline and reminder sweep."""
     scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(deadlines.sweep, "interval", seconds=SWEEP_SECONDS, args=[rt],
-                      id="deadline-sweep", max_instances=1, coalesce=True)
+    scheduler.add_job(
+        deadlines.sweep,
+        "interval",
+        seconds=SWEEP_SECONDS,
+        args=[rt],
+        id="deadline-sweep",
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.start()
     return scheduler

@@ -33,7 +33,9 @@ class Strict(BaseModel):
 
 class ActionIn(Strict):
     type: Line | None = None
-    amount: Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=4, allow_inf_nan=False)] | None = None
+    amount: Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=4, allow_inf_nan=False)] | None = (
+        None
+    )
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$", to_upper=True)] | None = None
     target: Line | None = None
 

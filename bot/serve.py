@@ -14,6 +14,11 @@ def serve(settings: Settings, *, socket_mode: bool, host: str | None, port: int 
     require_slack(settings, socket_mode=socket_mode)
     logs.configure(settings)
     app = create_app(settings, socket_mode=socket_mode)
-    web.run_app(app, host=host or settings.host, port=port if port is not None else settings.port,
-                print=lambda message: None, access_log=None)
+    web.run_app(
+        app,
+        host=host or settings.host,
+        port=port if port is not None else settings.port,
+        print=lambda message: None,
+        access_log=None,
+    )
     return 0

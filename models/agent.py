@@ -1,16 +1,26 @@
 """An AI agent allowed to escalate, with the human who answers for it and its API keys."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.council import Council
 
 
 class Agent(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=80, unique=True)
     owner_user_id = fields.CharField(max_length=32)
-    council = fields.ForeignKeyField("models.Council", related_name="agents", null=True)
+    council: fields.ForeignKeyNullableRelation[Council] = fields.ForeignKeyField(
+        "models.Council", related_name="agents", null=True
+    )
+    council_id: int | None
     status = fields.CharField(max_length=16, default="active")
-    paused_reason = fields.TextField(null=True)
+    paused_reason: str | None = fields.TextField(null=True)
     limits: dict = fields.JSONField(default=dict)
     # Random salt; the callback signing secret is derived from it and the server key, never stored.
     signing_salt = fields.CharField(max_length=64)
@@ -24,7 +34,8 @@ class ApiKey(Model):
     """One API key of an agent, kept only as its SHA-256 (keys are 256-bit random)."""
 
     id = fields.IntField(primary_key=True)
-    agent = fields.ForeignKeyField("models.Agent", related_name="api_keys")
+    agent: fields.ForeignKeyRelation[Agent] = fields.ForeignKeyField("models.Agent", related_name="api_keys")
+    agent_id: int
     prefix = fields.CharField(max_length=16)
     key_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -1,12 +1,22 @@
 """The decision on an escalation: who decided, the tally, everyone's reasons."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.escalation import Escalation
 
 
 class Decision(Model):
     id = fields.IntField(primary_key=True)
-    escalation = fields.OneToOneField("models.Escalation", related_name="decision")
+    escalation: fields.OneToOneRelation[Escalation] = fields.OneToOneField(
+        "models.Escalation", related_name="decision"
+    )
+    escalation_id: int
     outcome = fields.CharField(max_length=16)
     decided_by = fields.CharField(max_length=16)
     reasons: list = fields.JSONField(default=list)

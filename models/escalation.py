@@ -1,13 +1,24 @@
 """An escalation: what an agent asks of the council, with the rule and electorate frozen on it."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.agent import Agent
+    from models.council import Council
 
 
 class Escalation(Model):
     id = fields.IntField(primary_key=True)
     public_id = fields.CharField(max_length=40, unique=True)
-    agent = fields.ForeignKeyField("models.Agent", related_name="escalations")
+    agent: fields.ForeignKeyRelation[Agent] = fields.ForeignKeyField(
+        "models.Agent", related_name="escalations"
+    )
+    agent_id: int
     idempotency_key = fields.CharField(max_length=255, null=True)
     request_hash = fields.CharField(max_length=64)
     kind = fields.CharField(max_length=16)
@@ -24,7 +35,10 @@ class Escalation(Model):
     run_id = fields.CharField(max_length=200, null=True)
     call_id = fields.CharField(max_length=200, null=True)
     status = fields.CharField(max_length=16, db_index=True)
-    council = fields.ForeignKeyField("models.Council", related_name="escalations", null=True)
+    council: fields.ForeignKeyNullableRelation[Council] = fields.ForeignKeyField(
+        "models.Council", related_name="escalations", null=True
+    )
+    council_id: int | None
     policy_name = fields.CharField(max_length=80, null=True)
     route_reason = fields.TextField(null=True)
     rule: dict = fields.JSONField(default=dict)

@@ -1,12 +1,22 @@
 """A council member: a Slack user with a function (people, technology, finance, …) and a role."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.council import Council
 
 
 class Member(Model):
     id = fields.IntField(primary_key=True)
-    council = fields.ForeignKeyField("models.Council", related_name="members")
+    council: fields.ForeignKeyRelation[Council] = fields.ForeignKeyField(
+        "models.Council", related_name="members"
+    )
+    council_id: int
     user_id = fields.CharField(max_length=32)
     function = fields.CharField(max_length=64)
     role = fields.CharField(max_length=16, default="member")

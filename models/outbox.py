@@ -1,13 +1,23 @@
 """A side effect to deliver (Slack post/update/reply/DM, agent callback), written with its cause."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.escalation import Escalation
 
 
 class OutboxItem(Model):
     id = fields.IntField(primary_key=True)
     kind = fields.CharField(max_length=32)
-    escalation = fields.ForeignKeyField("models.Escalation", related_name="outbox", null=True)
+    escalation: fields.ForeignKeyNullableRelation[Escalation] = fields.ForeignKeyField(
+        "models.Escalation", related_name="outbox", null=True
+    )
+    escalation_id: int | None
     payload: dict = fields.JSONField(default=dict)
     status = fields.CharField(max_length=16, default="pending", db_index=True)
     attempts = fields.IntField(default=0)

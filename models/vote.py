@@ -1,12 +1,22 @@
 """A member's vote on an escalation: one per member, changeable until the escalation closes."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.escalation import Escalation
 
 
 class Vote(Model):
     id = fields.IntField(primary_key=True)
-    escalation = fields.ForeignKeyField("models.Escalation", related_name="votes")
+    escalation: fields.ForeignKeyRelation[Escalation] = fields.ForeignKeyField(
+        "models.Escalation", related_name="votes"
+    )
+    escalation_id: int
     user_id = fields.CharField(max_length=32)
     function = fields.CharField(max_length=64)
     choice = fields.CharField(max_length=16)

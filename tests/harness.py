@@ -41,9 +41,14 @@ policies:
     deadline: 4h
 defaults: {council: ai-council}
 """
-REFUND = {"kind": "approval", "title": "Refund order 1042", "summary": "Customer was charged twice.",
-          "action": {"type": "refund", "amount": 1250, "currency": "USD", "target": "order 1042"},
-          "risk": "medium", "context": {"customer": "C-88"}}
+REFUND = {
+    "kind": "approval",
+    "title": "Refund order 1042",
+    "summary": "Customer was charged twice.",
+    "action": {"type": "refund", "amount": 1250, "currency": "USD", "target": "order 1042"},
+    "risk": "medium",
+    "context": {"customer": "C-88"},
+}
 
 
 @dataclass
@@ -78,20 +83,27 @@ class Harness:
     def auth(self, key: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key or self.creds.api_key}"}
 
-    async def escalate(self, body: dict[str, Any] | None = None, *, key: str | None = None,
-                       headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    async def escalate(
+        self,
+        body: dict[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
         sent = {**(body if body is not None else REFUND)}
         if self.sink.url and "callback_url" not in sent and body is None:
             sent["callback_url"] = self.sink.url
         extra = {"Idempotency-Key": key} if key else {}
-        async with self.http.post(f"{self.url}/api/v1/escalations", json=sent,
-                                  headers={**self.auth(), **extra, **(headers or {})}) as response:
+        async with self.http.post(
+            f"{self.url}/api/v1/escalations", json=sent, headers={**self.auth(), **extra, **(headers or {})}
+        ) as response:
             return response.status, await response.json()
 
     async def get(self, public_id: str, *, wait: float | None = None) -> tuple[int, dict[str, Any]]:
         query = f"?wait={wait}" if wait is not None else ""
-        async with self.http.get(f"{self.url}/api/v1/escalations/{public_id}{query}",
-                                 headers=self.auth()) as response:
+        async with self.http.get(
+            f"{self.url}/api/v1/escalations/{public_id}{query}", headers=self.auth()
+        ) as response:
             return response.status, await response.json()
 
     async def slack(self, body: str, *, headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
@@ -110,17 +122,21 @@ class Harness:
 
     async def click(self, user: str, action_id: str, public_id: str) -> aiohttp.ClientResponse:
         escalation = await self.posted(public_id)
-        body = self.fake.block_action_body(user, action_id, public_id, channel_id="C0COUNCIL",
-                                           message_ts=escalation.message_ts)
+        body = self.fake.block_action_body(
+            user, action_id, public_id, channel_id="C0COUNCIL", message_ts=escalation.message_ts
+        )
         return await self.slack(body)
 
     async def reject(self, user: str, public_id: str, reason: str) -> aiohttp.ClientResponse:
         await self.click(user, ids.REJECT, public_id)
         opened = await self.fake.wait_for(lambda: [v for v in self.fake.views if v.user == user])
         view = opened[-1].view
-        body = self.fake.view_submission_body(user, ids.REJECT_MODAL,
-                                              {ids.REASON_BLOCK: {ids.REASON_INPUT: reason}},
-                                              private_metadata=view["private_metadata"])
+        body = self.fake.view_submission_body(
+            user,
+            ids.REJECT_MODAL,
+            {ids.REASON_BLOCK: {ids.REASON_INPUT: reason}},
+            private_metadata=view["private_metadata"],
+        )
         return await self.slack(body)
 
     def message_text(self, public_id: str) -> str:
@@ -152,11 +168,11 @@ async def running_council(settings: Settings, *, council_yml: str = COUNCIL_YML)
         runner, url = await _serve(app)
         try:
             await config.apply_text(council_yml, source="council.yml")
-            creds = await agents.create(name="refund-bot", owner="U0OWNER01", council="ai-council",
-                                        server_key=app[RUNTIME].server_key)
+            creds = await agents.create(
+                name="refund-bot", owner="U0OWNER01", council="ai-council", server_key=app[RUNTIME].server_key
+            )
             async with aiohttp.ClientSession() as http:
                 yield Harness(url=url, fake=fake, http=http, creds=creds, sink=sink, app=app)
         finally:
             await runner.cleanup()
             await sink_runner.cleanup()
-

@@ -29,7 +29,7 @@ async def send(
     *,
     server_key: bytes,
     allow_private: bool,
-    timeout: float = 10.0,
+    within: float = 10.0,
 ) -> None:
     """POST the stored event body, signed with the agent's secret; raise unless 2xx."""
     url = payload["url"]
@@ -47,8 +47,13 @@ async def send(
         "Council-Event-Id": payload["body"]["id"],
     }
     try:
-        async with http.post(url, data=body, headers=headers, allow_redirects=False,
-                             timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+        async with http.post(
+            url,
+            data=body,
+            headers=headers,
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=within),
+        ) as response:
             if not 200 <= response.status < 300:
                 raise CallbackFailed(f"agent answered HTTP {response.status}")
     except (aiohttp.ClientError, TimeoutError) as error:

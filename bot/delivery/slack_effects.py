@@ -52,10 +52,13 @@ async def load_view(escalation: Escalation) -> EscalationView:
 async def _already_posted(client: AsyncWebClient, channel: str, public_id: str) -> str | None:
     """Find our own earlier post of this escalation (a retry after a lost answer)."""
     response = await client.conversations_history(channel=channel, limit=200, include_all_metadata=True)
-    for message in response.get("messages", []):
+    messages: list[dict[str, Any]] = response.get("messages", [])
+    for message in messages:
         metadata = message.get("metadata") or {}
-        if metadata.get("event_type") == METADATA_EVENT and \
-                metadata.get("event_payload", {}).get("escalation_id") == public_id:
+        if (
+            metadata.get("event_type") == METADATA_EVENT
+            and metadata.get("event_payload", {}).get("escalation_id") == public_id
+        ):
             return str(message["ts"])
     return None
 
@@ -68,7 +71,10 @@ async def post(client: AsyncWebClient, escalation: Escalation, *, retry: bool) -
     if ts is None:
         text, blocks = render(await load_view(escalation))
         response = await client.chat_postMessage(
-            channel=escalation.channel_id, text=text, blocks=blocks, unfurl_links=False,
+            channel=escalation.channel_id,
+            text=text,
+            blocks=blocks,
+            unfurl_links=False,
             metadata={"event_type": METADATA_EVENT, "event_payload": {"escalation_id": escalation.public_id}},
         )
         ts = str(response["ts"])
@@ -83,7 +89,9 @@ async def update(client: AsyncWebClient, escalation: Escalation) -> None:
     if not escalation.message_ts:
         raise NotReady("the escalation's message is not posted yet")
     text, blocks = render(await load_view(escalation))
-    await client.chat_update(channel=escalation.channel_id, ts=escalation.message_ts, text=text, blocks=blocks)
+    await client.chat_update(
+        channel=escalation.channel_id, ts=escalation.message_ts, text=text, blocks=blocks
+    )
 
 
 async def thread_reply(client: AsyncWebClient, escalation: Escalation, payload: dict[str, Any]) -> None:
@@ -93,12 +101,17 @@ async def thread_reply(client: AsyncWebClient, escalation: Escalation, payload: 
     if not escalation.message_ts:
         raise NotReady("the escalation's message is not posted yet")
     text = payload.get("text") or decision_reply(await load_view(escalation))
-    await client.chat_postMessage(channel=escalation.channel_id, thread_ts=escalation.message_ts,
-                                  text=text, unfurl_links=False)
+    await client.chat_postMessage(
+        channel=escalation.channel_id, thread_ts=escalation.message_ts, text=text, unfurl_links=False
+    )
 
 
 async def direct_message(client: AsyncWebClient, payload: dict[str, Any]) -> None:
     """Send a DM (reminders, notices to owners)."""
     opened = await client.conversations_open(users=payload["user"])
-    await client.chat_postMessage(channel=opened["channel"]["id"], text=payload["text"],
-                                  blocks=payload.get("blocks"), unfurl_links=False)
+    await client.chat_postMessage(
+        channel=opened["channel"]["id"],
+        text=payload["text"],
+        blocks=payload.get("blocks"),
+        unfurl_links=False,
+    )

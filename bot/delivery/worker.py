@@ -20,8 +20,16 @@ MAX_ATTEMPTS = 25
 MAX_BACKOFF = 3600
 CLAIM_SECONDS = 120
 # Slack errors that retrying cannot fix; the row is parked as dead for an admin to see.
-PERMANENT_SLACK_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "invalid_blocks",
-                          "invalid_auth", "account_inactive", "token_revoked", "msg_too_long"}
+PERMANENT_SLACK_ERRORS = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "invalid_blocks",
+    "invalid_auth",
+    "account_inactive",
+    "token_revoked",
+    "msg_too_long",
+}
 
 
 def backoff(attempts: int) -> float:
@@ -67,8 +75,11 @@ class OutboxWorker:
 
     async def _claim(self, row: OutboxItem, now: datetime) -> bool:
         free = OutboxItem.filter(id=row.id, status="pending", attempts=row.attempts)
-        claimed = await free.update(attempts=row.attempts + 1, locked_until=now + timedelta(seconds=CLAIM_SECONDS),
-                                    next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))
+        claimed = await free.update(
+            attempts=row.attempts + 1,
+            locked_until=now + timedelta(seconds=CLAIM_SECONDS),
+            next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS),
+        )
         row.attempts += 1
         return claimed == 1
 
@@ -97,19 +108,26 @@ class OutboxWorker:
             await slack_effects.post(self.slack, escalation, retry=row.attempts > 1)
         elif row.kind == outbox.UPDATE_ESCALATION and escalation is not None:
             # Coalesce: one render of the current state answers every update queued so far.
-            queued = await OutboxItem.filter(escalation_id=escalation.id, kind=row.kind, status="pending",
-                                             id__gt=row.id).values_list("id", flat=True)
+            queued = await OutboxItem.filter(
+                escalation_id=escalation.id, kind=row.kind, status="pending", id__gt=row.id
+            ).values_list("id", flat=True)
             await slack_effects.update(self.slack, escalation)
             if queued:
-                await OutboxItem.filter(id__in=list(queued)).update(status="done", done_at=datetime.now(UTC),
-                                                                    last_error="coalesced")
+                await OutboxItem.filter(id__in=list(queued)).update(
+                    status="done", done_at=datetime.now(UTC), last_error="coalesced"
+                )
         elif row.kind == outbox.THREAD_REPLY and escalation is not None:
             await slack_effects.thread_reply(self.slack, escalation, row.payload)
         elif row.kind == outbox.DIRECT_MESSAGE:
             await slack_effects.direct_message(self.slack, row.payload)
         elif row.kind == outbox.CALLBACK and escalation is not None:
-            await callbacks.send(self.http, escalation, row.payload, server_key=self.rt.server_key,
-                                 allow_private=self.rt.settings.council_allow_private_callbacks)
+            await callbacks.send(
+                self.http,
+                escalation,
+                row.payload,
+                server_key=self.rt.server_key,
+                allow_private=self.rt.settings.council_allow_private_callbacks,
+            )
         else:
             raise ValueError(f"outbox row {row.id} has kind {row.kind!r} without what it needs")
 
@@ -123,8 +141,11 @@ class OutboxWorker:
         log.warning("outbox %s %s: %s; retrying in %.0fs", row.id, row.kind, error, delay)
         attempts = row.attempts if counts else row.attempts - 1
         await OutboxItem.filter(id=row.id).update(
-            attempts=attempts, last_error=error[:2000], locked_until=None,
-            next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay))
+            attempts=attempts,
+            last_error=error[:2000],
+            locked_until=None,
+            next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
+        )
 
     async def _fail(self, row: OutboxItem, error: str) -> None:
         log.error("outbox %s %s gave up: %s", row.id, row.kind, error)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import itertools
-import re
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,8 +70,13 @@ class SlackStandIn:
         channel = args["channel"]
         thread = args.get("thread_ts")
         where = f"{channel} thread" if thread else channel
-        seen = Seen(where=where, text=args.get("text", ""), blocks=args.get("blocks") or [],
-                    ts=self._new_ts(), metadata=args.get("metadata"))
+        seen = Seen(
+            where=where,
+            text=args.get("text", ""),
+            blocks=args.get("blocks") or [],
+            ts=self._new_ts(),
+            metadata=args.get("metadata"),
+        )
         self.channels.setdefault(channel, []).append(seen)
         self.feed.append(seen)
         return {"channel": channel, "ts": seen.ts}
@@ -80,14 +85,22 @@ class SlackStandIn:
         for seen in self.channels.get(args["channel"], []):
             if seen.ts == args["ts"]:
                 seen.text, seen.blocks = args.get("text", ""), args.get("blocks") or []
-                self.feed.append(Seen(where=f"{args['channel']} (message updated)", text=seen.text,
-                                      blocks=seen.blocks, ts=seen.ts))
+                self.feed.append(
+                    Seen(
+                        where=f"{args['channel']} (message updated)",
+                        text=seen.text,
+                        blocks=seen.blocks,
+                        ts=seen.ts,
+                    )
+                )
                 return {"channel": args["channel"], "ts": seen.ts}
         return {"channel": args["channel"], "ts": args["ts"]}
 
     def _history(self, args: dict[str, Any]) -> dict[str, Any]:
-        messages = [{"ts": s.ts, "text": s.text, "metadata": s.metadata}
-                    for s in reversed(self.channels.get(args["channel"], []))]
+        messages = [
+            {"ts": s.ts, "text": s.text, "metadata": s.metadata}
+            for s in reversed(self.channels.get(args["channel"], []))
+        ]
         return {"messages": messages}
 
     def _open_dm(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -96,8 +109,9 @@ class SlackStandIn:
     def _open_view(self, args: dict[str, Any]) -> dict[str, Any]:
         view = args["view"]
         self.views.append(view)
-        self.feed.append(Seen(where="modal", text=view.get("title", {}).get("text", ""),
-                              blocks=view.get("blocks", [])))
+        self.feed.append(
+            Seen(where="modal", text=view.get("title", {}).get("text", ""), blocks=view.get("blocks", []))
+        )
         return {"view": {"id": f"V{len(self.views)}", **view}}
 
     async def _respond(self, request: web.Request) -> web.Response:
@@ -111,6 +125,7 @@ MRKDWN_TOKEN = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 
 def _readable(text: str) -> str:
     """Show mrkdwn as a person reads it: mentions as @id, dates and links by their labels."""
+
     def token(match: re.Match[str]) -> str:
         target, label = match.group(1), match.group(2)
         if target.startswith("@"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
 from bot import keys
@@ -35,18 +36,28 @@ async def create(
         if agent is None:
             try:
                 agent = await Agent.create(
-                    using_db=conn, name=name, owner_user_id=owner, council=council_row,
+                    using_db=conn,
+                    name=name,
+                    owner_user_id=owner,
+                    council=council_row,
                     signing_salt=keys.new_salt(),
                 )
             except IntegrityError:
                 raise Conflict(f"agent {name!r} already exists") from None
         else:
             agent.owner_user_id = owner
-            agent.council = council_row or await agent.council
-            await agent.save(using_db=conn)
+            if council_row is not None:
+                agent.council_id = council_row.id
+            await agent.save(using_db=conn, update_fields=["owner_user_id", "council_id"])
         api_key = await _issue_key(conn, agent)
-        await audit.record(conn, actor_type="admin", actor_id=actor, action="agent.created",
-                           subject=name, payload={"owner": owner, "council": council})
+        await audit.record(
+            conn,
+            actor_type="admin",
+            actor_id=actor,
+            action="agent.created",
+            subject=name,
+            payload={"owner": owner, "council": council},
+        )
     return Credentials(name, api_key, keys.signing_secret(server_key, agent.signing_salt))
 
 
@@ -54,14 +65,11 @@ async def rotate(*, name: str, server_key: bytes, actor: str = "cli") -> Credent
     """Revoke every key of the agent and issue a new key and signing secret."""
     agent = await get(name)
     async with transaction() as conn:
-        await ApiKey.filter(agent=agent, revoked_at=None).using_db(conn).update(
-            revoked_at=datetime.now(UTC)
-        )
+        await ApiKey.filter(agent=agent, revoked_at=None).using_db(conn).update(revoked_at=datetime.now(UTC))
         agent.signing_salt = keys.new_salt()
         await agent.save(using_db=conn, update_fields=["signing_salt"])
         api_key = await _issue_key(conn, agent)
-        await audit.record(conn, actor_type="admin", actor_id=actor, action="agent.rotated",
-                           subject=name)
+        await audit.record(conn, actor_type="admin", actor_id=actor, action="agent.rotated", subject=name)
     return Credentials(name, api_key, keys.signing_secret(server_key, agent.signing_salt))
 
 
@@ -72,8 +80,14 @@ async def set_status(*, name: str, status: str, reason: str | None, actor: str) 
         agent.status = status
         agent.paused_reason = reason if status == "paused" else None
         await agent.save(using_db=conn, update_fields=["status", "paused_reason"])
-        await audit.record(conn, actor_type="admin", actor_id=actor, action=f"agent.{status}",
-                           subject=name, payload={"reason": reason})
+        await audit.record(
+            conn,
+            actor_type="admin",
+            actor_id=actor,
+            action=f"agent.{status}",
+            subject=name,
+            payload={"reason": reason},
+        )
     return agent
 
 
@@ -116,15 +130,22 @@ async def _council(name: str | None) -> Council | None:
     return council
 
 
-async def _issue_key(conn: object, agent: Agent) -> str:
+async def _issue_key(conn: BaseDBAsyncClient, agent: Agent) -> str:
     api_key = keys.new_api_key()
-    await ApiKey.create(using_db=conn, agent=agent, prefix=api_key[:10],
-                        key_hash=keys.hash_api_key(api_key))
+    await ApiKey.create(using_db=conn, agent=agent, prefix=api_key[:10], key_hash=keys.hash_api_key(api_key))
     return api_key
 
 
 async def listing() -> list[dict[str, str | None]]:
     """Return every agent with its owner, council and status."""
     rows = await Agent.all().order_by("name").select_related("council")
-    return [{"name": a.name, "owner": a.owner_user_id, "council": a.council.name if a.council else None,
-             "status": a.status, "paused_reason": a.paused_reason} for a in rows]
+    return [
+        {
+            "name": a.name,
+            "owner": a.owner_user_id,
+            "council": a.council.name if a.council else None,
+            "status": a.status,
+            "paused_reason": a.paused_reason,
+        }
+        for a in rows
+    ]

@@ -16,11 +16,20 @@ GENESIS = "0" * 64
 _CHAIN_LOCK = 7_263_551
 
 
-def _digest(prev_hash: str, at: datetime, actor_type: str, actor_id: str, action: str,
-            subject: str | None, payload: dict[str, Any]) -> str:
+def _digest(
+    prev_hash: str,
+    at: datetime,
+    actor_type: str,
+    actor_id: str,
+    action: str,
+    subject: str | None,
+    payload: dict[str, Any],
+) -> str:
     body = json.dumps(
         [prev_hash, at.isoformat(), actor_type, actor_id, action, subject, payload],
-        sort_keys=True, separators=(",", ":"), default=str,
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
     )
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -59,8 +68,9 @@ async def verify() -> tuple[int, int | None]:
     prev_hash = GENESIS
     checked = 0
     async for event in AuditEvent.all().order_by("id"):
-        expected = _digest(prev_hash, event.at, event.actor_type, event.actor_id, event.action,
-                           event.subject, event.payload)
+        expected = _digest(
+            prev_hash, event.at, event.actor_type, event.actor_id, event.action, event.subject, event.payload
+        )
         if event.prev_hash != prev_hash or event.hash != expected:
             return checked, event.id
         prev_hash = event.hash

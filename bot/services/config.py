@@ -44,8 +44,13 @@ async def apply(config: CouncilFile, *, actor: str = "cli") -> ApplyReport:
         defaults = config.defaults.model_dump(mode="json", exclude_none=True) if config.defaults else {}
         await _apply_setting(conn, "defaults", defaults, report)
         if report.changes:
-            await audit.record(conn, actor_type="admin", actor_id=actor, action="config.applied",
-                               payload={"changes": report.changes})
+            await audit.record(
+                conn,
+                actor_type="admin",
+                actor_id=actor,
+                action="config.applied",
+                payload={"changes": report.changes},
+            )
     return report
 
 
@@ -64,8 +69,12 @@ def _differs(row: Any, values: dict[str, Any]) -> bool:
 
 
 async def _apply_council(conn: BaseDBAsyncClient, spec: CouncilSpec, report: ApplyReport) -> Council:
-    values = {"channel_id": spec.channel, "timezone": spec.timezone,
-              "digest_day": spec.digest.day, "digest_time": spec.digest.time}
+    values = {
+        "channel_id": spec.channel,
+        "timezone": spec.timezone,
+        "digest_day": spec.digest.day,
+        "digest_time": spec.digest.time,
+    }
     council = await Council.filter(name=spec.name).using_db(conn).first()
     if council is None:
         council = await Council.create(using_db=conn, name=spec.name, **values)
@@ -75,14 +84,18 @@ async def _apply_council(conn: BaseDBAsyncClient, spec: CouncilSpec, report: App
         report.changes.append(f"council {spec.name}: updated")
     existing = {m.user_id: m for m in await Member.filter(council=council).using_db(conn)}
     for member in spec.members:
-        values = {"function": member.function, "role": member.role, "active": True,
-                  "delegate_user_id": member.delegate}
+        seat: dict[str, Any] = {
+            "function": member.function,
+            "role": member.role,
+            "active": True,
+            "delegate_user_id": member.delegate,
+        }
         row = existing.pop(member.user, None)
         if row is None:
-            await Member.create(using_db=conn, council=council, user_id=member.user, **values)
+            await Member.create(using_db=conn, council=council, user_id=member.user, **seat)
             report.changes.append(f"council {spec.name}: member {member.user} added")
-        elif _differs(row, values):
-            await Member.filter(id=row.id).using_db(conn).update(**values)
+        elif _differs(row, seat):
+            await Member.filter(id=row.id).using_db(conn).update(**seat)
             report.changes.append(f"council {spec.name}: member {member.user} updated")
     for row in existing.values():
         # Kept, not deleted: past votes and frozen electorates still name them.
@@ -119,11 +132,15 @@ async def export() -> dict[str, Any]:
     councils = []
     for council in await Council.all().order_by("id"):
         members = await Member.filter(council=council, active=True).order_by("id")
-        councils.append({
-            "name": council.name, "channel": council.channel_id, "timezone": council.timezone,
-            "digest": {"day": council.digest_day, "time": council.digest_time},
-            "members": [_member(m) for m in members],
-        })
+        councils.append(
+            {
+                "name": council.name,
+                "channel": council.channel_id,
+                "timezone": council.timezone,
+                "digest": {"day": council.digest_day, "time": council.digest_time},
+                "members": [_member(m) for m in members],
+            }
+        )
     agents = []
     for agent in await Agent.all().order_by("id").select_related("council"):
         entry: dict[str, Any] = {"name": agent.name, "owner": agent.owner_user_id}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
 from bot.db import transaction
 from bot.errors import EscalationClosed
 from bot.runtime import Runtime
@@ -38,30 +40,51 @@ async def expire(rt: Runtime, escalation_id: int, *, now: datetime) -> None:
         if escalation.on_timeout in ("extend", "escalate") and not escalation.extended:
             await _extend(conn, escalation, now=now)
         else:
-            await decisions.record(conn, escalation, outcome="rejected", status="expired",
-                                   decided_by="timeout", actor="system",
-                                   reasons=["no decision by the deadline; a timeout never approves"])
+            await decisions.record(
+                conn,
+                escalation,
+                outcome="rejected",
+                status="expired",
+                decided_by="timeout",
+                actor="system",
+                reasons=["no decision by the deadline; a timeout never approves"],
+            )
     rt.after_commit(decided=escalation.public_id if escalation.status == "expired" else None)
 
 
-async def _extend(conn: object, escalation: Escalation, *, now: datetime) -> None:
+async def _extend(conn: BaseDBAsyncClient, escalation: Escalation, *, now: datetime) -> None:
     length = escalation.deadline - escalation.created_at if escalation.deadline else timedelta(hours=24)
     new_deadline = now + length
     await Escalation.filter(id=escalation.id).using_db(conn).update(deadline=new_deadline, extended=True)
-    await audit.record(conn, actor_type="system", actor_id="scheduler", action="escalation.extended",
-                       subject=escalation.public_id,
-                       payload={"on_timeout": escalation.on_timeout, "deadline": new_deadline.isoformat()})
+    await audit.record(
+        conn,
+        actor_type="system",
+        actor_id="scheduler",
+        action="escalation.extended",
+        subject=escalation.public_id,
+        payload={"on_timeout": escalation.on_timeout, "deadline": new_deadline.isoformat()},
+    )
     stamp = new_deadline.strftime("%Y-%m-%d %H:%M UTC")
     text = f":hourglass: No decision by the deadline. Extended once, to {stamp}."
     if escalation.on_timeout == "escalate":
         chairs = [e["user"] for e in escalation.electorate if e.get("role") == "chair"]
         owner = (await escalation.agent).owner_user_id
         for user in dict.fromkeys([*chairs, owner]):
-            await outbox.enqueue(conn, outbox.DIRECT_MESSAGE, escalation=escalation, payload={
-                "user": user,
-                "text": f":rotating_light: `{escalation.public_id}` *{escape(escalation.title)}* reached its "
-                        f"deadline without a decision and is escalated to you. It now closes at {stamp}."})
-        text = f":rotating_light: No decision by the deadline: escalated to the chair and the agent's owner; closes at {stamp}."
+            await outbox.enqueue(
+                conn,
+                outbox.DIRECT_MESSAGE,
+                escalation=escalation,
+                payload={
+                    "user": user,
+                    "text": f":rotating_light: `{escalation.public_id}` *{escape(escalation.title)}* "
+                    f"reached its deadline without a decision and is escalated to you. "
+                    f"It now closes at {stamp}.",
+                },
+            )
+        text = (
+            ":rotating_light: No decision by the deadline: escalated to the chair and the agent's "
+            f"owner; closes at {stamp}."
+        )
     await outbox.enqueue(conn, outbox.THREAD_REPLY, escalation=escalation, payload={"text": text})
     await outbox.enqueue(conn, outbox.UPDATE_ESCALATION, escalation=escalation)
 
@@ -76,11 +99,23 @@ async def remind(rt: Runtime, escalation_id: int, *, count: int) -> None:
         waiting = [e["user"] for e in escalation.electorate if e["user"] not in voted]
         due = escalation.deadline.strftime("%Y-%m-%d %H:%M UTC") if escalation.deadline else "soon"
         for user in waiting:
-            await outbox.enqueue(conn, outbox.DIRECT_MESSAGE, escalation=escalation, payload={
-                "user": user,
-                "text": f"Reminder: your vote is needed on `{escalation.public_id}` "
-                        f"*{escape(escalation.title)}* before {due}."})
+            await outbox.enqueue(
+                conn,
+                outbox.DIRECT_MESSAGE,
+                escalation=escalation,
+                payload={
+                    "user": user,
+                    "text": f"Reminder: your vote is needed on `{escalation.public_id}` "
+                    f"*{escape(escalation.title)}* before {due}.",
+                },
+            )
         await Escalation.filter(id=escalation.id).using_db(conn).update(reminders_sent=count)
-        await audit.record(conn, actor_type="system", actor_id="scheduler", action="escalation.reminded",
-                           subject=escalation.public_id, payload={"waiting": waiting, "reminder": count})
+        await audit.record(
+            conn,
+            actor_type="system",
+            actor_id="scheduler",
+            action="escalation.reminded",
+            subject=escalation.public_id,
+            payload={"waiting": waiting, "reminder": count},
+        )
     rt.after_commit()

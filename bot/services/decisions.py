@@ -29,8 +29,10 @@ async def record(
 ) -> Decision:
     """Close a pending escalation with an outcome; refuse if someone else closed it first."""
     new_status = status or outcome
-    changed = await Escalation.filter(id=escalation.id, status="pending").using_db(conn).update(
-        status=new_status, updated_at=datetime.now(UTC)
+    changed = (
+        await Escalation.filter(id=escalation.id, status="pending")
+        .using_db(conn)
+        .update(status=new_status, updated_at=datetime.now(UTC))
     )
     if changed != 1:
         raise EscalationClosed("this escalation has already been decided")
@@ -47,25 +49,41 @@ async def record(
         decided_by=decided_by,
         reasons=reasons,
         tally=tally,
-        votes=[{"user": v.user_id, "function": v.function, "choice": v.choice, "reason": v.reason}
-               for v in votes],
+        votes=[
+            {"user": v.user_id, "function": v.function, "choice": v.choice, "reason": v.reason} for v in votes
+        ],
         conditions=conditions,
         approved_amount=approved_amount if outcome == "approved" else None,
     )
-    await audit.record(conn, actor_type=_actor_type(decided_by), actor_id=actor,
-                       action="escalation.decided", subject=escalation.public_id,
-                       payload={"outcome": outcome, "decided_by": decided_by, "reasons": reasons,
-                                "tally": tally, "rule": Rule.model_validate(escalation.rule).describe()
-                                if escalation.rule else None})
+    await audit.record(
+        conn,
+        actor_type=_actor_type(decided_by),
+        actor_id=actor,
+        action="escalation.decided",
+        subject=escalation.public_id,
+        payload={
+            "outcome": outcome,
+            "decided_by": decided_by,
+            "reasons": reasons,
+            "tally": tally,
+            "rule": Rule.model_validate(escalation.rule).describe() if escalation.rule else None,
+        },
+    )
     if escalation.message_ts is not None or await _posting(conn, escalation):
         await outbox.enqueue(conn, outbox.UPDATE_ESCALATION, escalation=escalation)
-        await outbox.enqueue(conn, outbox.THREAD_REPLY, escalation=escalation,
-                             payload={"event": "decided"})
+        await outbox.enqueue(conn, outbox.THREAD_REPLY, escalation=escalation, payload={"event": "decided"})
     if escalation.callback_url:
-        body = {"type": "escalation.decided", "id": "evt_" + secrets.token_hex(12),
-                "escalation": await load_escalation_json(escalation, conn)}
-        await outbox.enqueue(conn, outbox.CALLBACK, escalation=escalation,
-                             payload={"url": escalation.callback_url, "body": body})
+        body = {
+            "type": "escalation.decided",
+            "id": "evt_" + secrets.token_hex(12),
+            "escalation": await load_escalation_json(escalation, conn),
+        }
+        await outbox.enqueue(
+            conn,
+            outbox.CALLBACK,
+            escalation=escalation,
+            payload={"url": escalation.callback_url, "body": body},
+        )
     return decision
 
 

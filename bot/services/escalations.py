@@ -42,16 +42,33 @@ async def create(
         if existing is not None:
             return existing, False
     if body.callback_url is not None:
-        await callbacks.check_destination(body.callback_url, allow_private=rt.settings.council_allow_private_callbacks)
+        await callbacks.check_destination(
+            body.callback_url, allow_private=rt.settings.council_allow_private_callbacks
+        )
     amount = body.amount
-    chosen = await route(agent=agent, kind=body.kind, category=body.category, risk=body.risk,
-                         amount=amount, currency=body.action.currency if body.action else None)
+    chosen = await route(
+        agent=agent,
+        kind=body.kind,
+        category=body.category,
+        risk=body.risk,
+        amount=amount,
+        currency=body.action.currency if body.action else None,
+    )
     if chosen.council is None and not (chosen.decide and body.kind == "approval"):
-        raise Invalid("no council to route this to: no policy names one and there is no default "
-                      "council; add `defaults: {council: …}` to council.yml", code="no_route")
+        raise Invalid(
+            "no council to route this to: no policy names one and there is no default "
+            "council; add `defaults: {council: …}` to council.yml",
+            code="no_route",
+        )
     try:
-        escalation = await _open(rt, agent=agent, body=body, chosen=chosen,
-                                 idempotency_key=idempotency_key, fingerprint=fingerprint)
+        escalation = await _open(
+            rt,
+            agent=agent,
+            body=body,
+            chosen=chosen,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+        )
     except IntegrityError:
         # Another request with the same idempotency key won the race; answer as a replay.
         if idempotency_key is None:
@@ -67,8 +84,11 @@ async def create(
 async def _replay(agent: Agent, key: str, fingerprint: str) -> Escalation | None:
     existing = await Escalation.filter(agent=agent, idempotency_key=key).first()
     if existing is not None and existing.request_hash != fingerprint:
-        raise Conflict(f"Idempotency-Key {key!r} was already used with a different body",
-                       code="idempotency_conflict", details={"escalation": existing.public_id})
+        raise Conflict(
+            f"Idempotency-Key {key!r} was already used with a different body",
+            code="idempotency_conflict",
+            details={"escalation": existing.public_id},
+        )
     return existing
 
 
@@ -78,8 +98,15 @@ async def _electorate(route_: Route, owner: str) -> list[Elector]:
     return list(electorate_for(everyone, route_.rule, owner))
 
 
-async def _open(rt: Runtime, *, agent: Agent, body: EscalationIn, chosen: Route,
-                idempotency_key: str | None, fingerprint: str) -> Escalation:
+async def _open(
+    rt: Runtime,
+    *,
+    agent: Agent,
+    body: EscalationIn,
+    chosen: Route,
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> Escalation:
     now = datetime.now(UTC)
     seconds = body.deadline_seconds or chosen.deadline_seconds
     deadline = body.deadline or now + timedelta(seconds=seconds)
@@ -117,13 +144,27 @@ async def _open(rt: Runtime, *, agent: Agent, body: EscalationIn, chosen: Route,
             remind_at=[(now + timedelta(seconds=s)).isoformat() for s in chosen.remind_offsets],
             deadline=deadline if body.kind == "approval" else None,
         )
-        await audit.record(conn, actor_type="agent", actor_id=agent.name, action="escalation.created",
-                           subject=escalation.public_id,
-                           payload={"request": body.model_dump(mode="json"), "route": chosen.reason,
-                                    "rule": escalation.rule, "electorate": escalation.electorate})
+        await audit.record(
+            conn,
+            actor_type="agent",
+            actor_id=agent.name,
+            action="escalation.created",
+            subject=escalation.public_id,
+            payload={
+                "request": body.model_dump(mode="json"),
+                "route": chosen.reason,
+                "rule": escalation.rule,
+                "electorate": escalation.electorate,
+            },
+        )
         if chosen.decide and body.kind == "approval":
-            await decisions.record(conn, escalation, outcome="approved" if chosen.decide == "approve" else "rejected",
-                                   decided_by="policy", reasons=[f"decided by policy {chosen.policy}"])
+            await decisions.record(
+                conn,
+                escalation,
+                outcome="approved" if chosen.decide == "approve" else "rejected",
+                decided_by="policy",
+                reasons=[f"decided by policy {chosen.policy}"],
+            )
         else:
             await outbox.enqueue(conn, outbox.POST_ESCALATION, escalation=escalation)
     return escalation
@@ -144,7 +185,7 @@ async def wait_for_decision(rt: Runtime, *, agent: Agent, public_id: str, second
     until = loop.time() + min(seconds, MAX_WAIT_SECONDS)
     while escalation.status == "pending" and (left := until - loop.time()) > 0:
         # Woken at once by a decision in this process; the poll catches other replicas'.
-        await rt.decided.wait(public_id, timeout=min(left, 1.0))
+        await rt.decided.wait(public_id, within=min(left, 1.0))
         escalation = await get_for_agent(agent, public_id)
     return escalation
 
@@ -156,10 +197,13 @@ def parse_wait(raw: str | None) -> float:
     try:
         seconds = float(raw)
     except ValueError:
-        raise Invalid("wait must be a number of seconds from 0 to 60",
-                      details=[{"field": "wait", "message": "not a number"}]) from None
+        raise Invalid(
+            "wait must be a number of seconds from 0 to 60",
+            details=[{"field": "wait", "message": "not a number"}],
+        ) from None
     if not 0 <= seconds <= MAX_WAIT_SECONDS or seconds != seconds:
-        raise Invalid("wait must be a number of seconds from 0 to 60",
-                      details=[{"field": "wait", "message": "out of range"}])
+        raise Invalid(
+            "wait must be a number of seconds from 0 to 60",
+            details=[{"field": "wait", "message": "out of range"}],
+        )
     return seconds
-

@@ -36,11 +36,17 @@ async def defaults() -> RouteSpec:
     return RouteSpec.model_validate(row.value) if row and row.value else RouteSpec()
 
 
-async def route(*, agent: Agent, kind: str, category: str | None, risk: str | None,
-                amount: Decimal | None, currency: str | None) -> Route:
+async def route(
+    *,
+    agent: Agent,
+    kind: str,
+    category: str | None,
+    risk: str | None,
+    amount: Decimal | None,
+    currency: str | None,
+) -> Route:
     """Match the policies in order; with no match, use the default council and rule."""
-    facts = Facts(agent=agent.name, kind=kind, category=category, risk=risk, amount=amount,
-                  currency=currency)
+    facts = Facts(agent=agent.name, kind=kind, category=category, risk=risk, amount=amount, currency=currency)
     fallback = await defaults()
     policy = first_match(await policies(), facts, key=lambda p: p.match)
     spec: RouteSpec = policy if policy is not None else fallback

@@ -50,7 +50,10 @@ def escalation_json(
         "kind": escalation.kind,
         "title": escalation.title,
         "summary": escalation.summary,
-        "action": {**escalation.action, **({"amount": _amount(escalation.amount)} if escalation.amount is not None else {})},
+        "action": {
+            **escalation.action,
+            **({"amount": _amount(escalation.amount)} if escalation.amount is not None else {}),
+        },
         "category": escalation.category,
         "risk": escalation.risk,
         "council": council,
@@ -67,8 +70,14 @@ def escalation_json(
     }
 
 
-async def load_escalation_json(escalation: Escalation, conn: BaseDBAsyncClient | None = None) -> dict[str, Any]:
+async def load_escalation_json(
+    escalation: Escalation, conn: BaseDBAsyncClient | None = None
+) -> dict[str, Any]:
     """Fetch what the JSON needs (council, decision) and render it."""
-    council = await Council.filter(id=escalation.council_id).using_db(conn).first() if escalation.council_id else None
+    council = (
+        await Council.filter(id=escalation.council_id).using_db(conn).first()
+        if escalation.council_id
+        else None
+    )
     decision = await Decision.filter(escalation_id=escalation.id).using_db(conn).first()
     return escalation_json(escalation, decision, council=council.name if council else None)

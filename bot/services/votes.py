@@ -60,24 +60,46 @@ async def cast(rt: Runtime, *, public_id: str, user: str, choice: Choice, reason
             raise EscalationClosed(f"This escalation is already {escalation.status}; votes are closed.")
         previous = await Vote.filter(escalation=escalation, user_id=user).using_db(conn).first()
         if previous is None:
-            await Vote.create(using_db=conn, escalation=escalation, user_id=user,
-                              function=elector.function, choice=choice.value, reason=reason)
+            await Vote.create(
+                using_db=conn,
+                escalation=escalation,
+                user_id=user,
+                function=elector.function,
+                choice=choice.value,
+                reason=reason,
+            )
         else:
             await Vote.filter(id=previous.id).using_db(conn).update(choice=choice.value, reason=reason)
-        await audit.record(conn, actor_type="member", actor_id=user,
-                           action="vote.changed" if previous else "vote.cast",
-                           subject=public_id,
-                           payload={"choice": choice.value, "reason": reason,
-                                    "previous": {"choice": previous.choice, "reason": previous.reason}
-                                    if previous else None})
+        await audit.record(
+            conn,
+            actor_type="member",
+            actor_id=user,
+            action="vote.changed" if previous else "vote.cast",
+            subject=public_id,
+            payload={
+                "choice": choice.value,
+                "reason": reason,
+                "previous": {"choice": previous.choice, "reason": previous.reason} if previous else None,
+            },
+        )
         votes = await Vote.filter(escalation=escalation).using_db(conn)
         electorate = [Elector(**e) for e in escalation.electorate]
         verdict = evaluate(Rule.model_validate(escalation.rule), electorate, vote_choices(votes))
         if verdict.outcome is not None:
-            await decisions.record(conn, escalation, outcome=verdict.outcome.value,
-                                   decided_by="council", reasons=[verdict.reason], actor=user)
+            await decisions.record(
+                conn,
+                escalation,
+                outcome=verdict.outcome.value,
+                decided_by="council",
+                reasons=[verdict.reason],
+                actor=user,
+            )
         else:
-            await outbox.enqueue(conn, outbox.UPDATE_ESCALATION, escalation=escalation,
-                                 delay=rt.settings.council_tally_debounce)
+            await outbox.enqueue(
+                conn,
+                outbox.UPDATE_ESCALATION,
+                escalation=escalation,
+                delay=rt.settings.council_tally_debounce,
+            )
     rt.after_commit(decided=public_id if verdict.decided else None)
     return VoteResult(escalation, verdict, previous.choice if previous else None)

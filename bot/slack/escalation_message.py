@@ -127,23 +127,29 @@ def _votes(view: EscalationView) -> list[Block]:
         counts[vote.choice] = counts.get(vote.choice, 0) + 1
     waiting = max(len(view.electorate) - len(view.votes), 0)
     summary = " · ".join(f"{CHOICE_LABEL[c]} {n}" for c, n in counts.items() if n or c != "recuse")
-    blocks: list[Block] = [ContextBlock(elements=[MarkdownTextObject(text=f"*Tally* {summary} · Waiting {waiting}")])]
+    blocks: list[Block] = [
+        ContextBlock(elements=[MarkdownTextObject(text=f"*Tally* {summary} · Waiting {waiting}")])
+    ]
     if view.votes:
         lines = []
         for vote in view.votes:
             because = f" — {safe(vote.reason, 300)}" if vote.reason else ""
-            lines.append(f"{mention(vote.user)} ({escape(vote.function)}): *{CHOICE_LABEL.get(vote.choice, vote.choice)}*{because}")
+            label = CHOICE_LABEL.get(vote.choice, vote.choice)
+            lines.append(f"{mention(vote.user)} ({escape(vote.function)}): *{label}*{because}")
         blocks.append(SectionBlock(text=MarkdownTextObject(text=clip("\n".join(lines), 3000))))
     return blocks
 
 
 def _buttons(view: EscalationView) -> ActionsBlock:
     value = view.public_id
-    return ActionsBlock(block_id=ids.VOTE_ACTIONS_BLOCK, elements=[
-        ButtonElement(text="Approve", action_id=ids.APPROVE, value=value, style="primary"),
-        ButtonElement(text="Reject", action_id=ids.REJECT, value=value, style="danger"),
-        ButtonElement(text="Abstain", action_id=ids.ABSTAIN, value=value),
-    ])
+    return ActionsBlock(
+        block_id=ids.VOTE_ACTIONS_BLOCK,
+        elements=[
+            ButtonElement(text="Approve", action_id=ids.APPROVE, value=value, style="primary"),
+            ButtonElement(text="Reject", action_id=ids.REJECT, value=value, style="danger"),
+            ButtonElement(text="Abstain", action_id=ids.ABSTAIN, value=value),
+        ],
+    )
 
 
 def render(view: EscalationView) -> tuple[str, list[dict[str, Any]]]:
@@ -162,7 +168,13 @@ def render(view: EscalationView) -> tuple[str, list[dict[str, Any]]]:
         if view.outcome:
             reasons = "; ".join(escape(r) for r in view.reasons)
             line = OUTCOME_LINE.get(view.outcome, escape(view.outcome))
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(f"{line} by {escape(view.decided_by or '')} — {reasons}", 3000))))
+            blocks.append(
+                SectionBlock(
+                    text=MarkdownTextObject(
+                        text=clip(f"{line} by {escape(view.decided_by or '')} — {reasons}", 3000)
+                    )
+                )
+            )
         elif view.status == "pending":
             blocks.append(_buttons(view))
     footer = f"`{view.public_id}`" + (f" · policy {escape(view.policy)}" if view.policy else "")
@@ -176,5 +188,6 @@ def decision_reply(view: EscalationView) -> str:
     parts = [f"{line} — {'; '.join(escape(r) for r in view.reasons)}"]
     for vote in view.votes:
         because = f": {safe(vote.reason, 500)}" if vote.reason else ""
-        parts.append(f"• {mention(vote.user)} ({escape(vote.function)}) {CHOICE_LABEL.get(vote.choice, vote.choice)}{because}")
+        label = CHOICE_LABEL.get(vote.choice, vote.choice)
+        parts.append(f"• {mention(vote.user)} ({escape(vote.function)}) {label}{because}")
     return clip("\n".join(parts), 3900)

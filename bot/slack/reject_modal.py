@@ -27,8 +27,9 @@ def reject_modal(*, public_id: str, title: str) -> dict[str, Any]:
             InputBlock(
                 block_id=ids.REASON_BLOCK,
                 label="Why reject? The agent and the council will see this.",
-                element=PlainTextInputElement(action_id=ids.REASON_INPUT, multiline=True,
-                                              max_length=REASON_MAX),
+                element=PlainTextInputElement(
+                    action_id=ids.REASON_INPUT, multiline=True, max_length=REASON_MAX
+                ),
             ),
         ],
     )

@@ -19,7 +19,8 @@ async def read_json(request: web.Request) -> Any:
     """Return the parsed JSON body, refusing what is too large, not JSON, or not UTF-8."""
     if request.content_type != "application/json":
         raise UnsupportedMediaType(
-            f"send the body as application/json (got {request.content_type or 'no content type'})")
+            f"send the body as application/json (got {request.content_type or 'no content type'})"
+        )
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"body is {request.content_length} bytes; the limit is {MAX_BODY_BYTES}")
     raw = bytearray()
@@ -32,8 +33,10 @@ async def read_json(request: web.Request) -> Any:
     except UnicodeDecodeError:
         raise BadRequest("body is not UTF-8", code="invalid_json") from None
     except json.JSONDecodeError as error:
-        raise BadRequest(f"body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}",
-                         code="invalid_json") from None
+        raise BadRequest(
+            f"body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}",
+            code="invalid_json",
+        ) from None
     except RecursionError:
         raise BadRequest("body is nested too deeply", code="invalid_json") from None
 

@@ -36,4 +36,6 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return error_response(error.status, code, error.reason)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "internal_error", "Council failed to handle this request; it has been logged")
+        return error_response(
+            500, "internal_error", "Council failed to handle this request; it has been logged"
+        )

@@ -21,9 +21,20 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     lines = ["# HELP council_escalations Escalations by status.", "# TYPE council_escalations gauge"]
-    for status in ("pending", "approved", "rejected", "expired", "withdrawn", "open",
-                   "acknowledged", "resolved", "posted"):
-        lines.append(f'council_escalations{{status="{status}"}} {await Escalation.filter(status=status).count()}')
+    for status in (
+        "pending",
+        "approved",
+        "rejected",
+        "expired",
+        "withdrawn",
+        "open",
+        "acknowledged",
+        "resolved",
+        "posted",
+    ):
+        lines.append(
+            f'council_escalations{{status="{status}"}} {await Escalation.filter(status=status).count()}'
+        )
     lines += ["# HELP council_outbox Outbox rows by status.", "# TYPE council_outbox gauge"]
     for status in ("pending", "done", "dead"):
         lines.append(f'council_outbox{{status="{status}"}} {await OutboxItem.filter(status=status).count()}')

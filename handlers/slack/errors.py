@@ -16,7 +16,9 @@ from bot.slack.text import escape
 
 log = logging.getLogger(__name__)
 Listener = Callable[..., Awaitable[None]]
-CRASHED = "Something went wrong on Council's side and nothing was recorded. It has been logged; please try again."
+CRASHED = (
+    "Something went wrong on Council's side and nothing was recorded. It has been logged; please try again."
+)
 
 
 async def present(error: Exception, body: dict[str, Any], respond: AsyncRespond | None) -> None:
@@ -39,11 +41,24 @@ def guarded(listener: Listener) -> Listener:
     wanted = set(inspect.signature(listener).parameters)
 
     # Bolt injects arguments by these parameter names.
-    async def run(ack: AsyncAck, body: dict[str, Any], context: dict[str, Any], respond: AsyncRespond,
-                  client: AsyncWebClient, command: dict[str, Any] | None = None,
-                  view: dict[str, Any] | None = None) -> None:
-        given = {"ack": ack, "body": body, "context": context, "respond": respond, "client": client,
-                 "command": command, "view": view}
+    async def run(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        context: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        command: dict[str, Any] | None = None,
+        view: dict[str, Any] | None = None,
+    ) -> None:
+        given = {
+            "ack": ack,
+            "body": body,
+            "context": context,
+            "respond": respond,
+            "client": client,
+            "command": command,
+            "view": view,
+        }
         try:
             await listener(**{name: value for name, value in given.items() if name in wanted})
         except Exception as error:  # Each failure is shown to the person; crashes are also logged.

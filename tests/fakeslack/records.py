@@ -65,8 +65,7 @@ class Message:
             out["edited"] = {"user": self.user, "ts": self.edited_ts}
         if self.reactions:
             out["reactions"] = [
-                {"name": name, "users": users, "count": len(users)}
-                for name, users in self.reactions.items()
+                {"name": name, "users": users, "count": len(users)} for name, users in self.reactions.items()
             ]
         return out
 

@@ -167,9 +167,7 @@ class FakeSlack(Workspace):
         kw.setdefault("response_url", self.new_response_url())
         return signing.slash_command_body(command, text, **kw)
 
-    def block_action_body(
-        self, user_id: str, action_id: str, value: str | None = None, **kw: Any
-    ) -> str:
+    def block_action_body(self, user_id: str, action_id: str, value: str | None = None, **kw: Any) -> str:
         """Return a button click on a message of this fake (found by channel_id + message_ts)."""
         if kw.get("message") is None and kw.get("message_ts") and kw.get("channel_id"):
             kw["message"] = self.find_message(kw["channel_id"], kw["message_ts"])
@@ -198,9 +196,7 @@ class FakeSlack(Workspace):
             return web.Response(status=503, text=OUTAGE_PAGE, content_type="text/html")
         failure = self._take_failure(method)
         if failure is not None:
-            self.calls.append(
-                Call(method, args, ok=False, error=f"{failure.status}:{failure.error}")
-            )
+            self.calls.append(Call(method, args, ok=False, error=f"{failure.status}:{failure.error}"))
             return failure.response()
         try:
             handler = METHODS.get(method)

@@ -44,18 +44,14 @@ def escalation_message() -> list[dict[str, Any]]:
     blocks = [
         HeaderBlock(text="Refund above mandate"),
         SectionBlock(
-            text=MarkdownTextObject(
-                text="*refund-bot* asks to refund <@U0OWNER01> $1,250 &amp; fees"
-            ),
+            text=MarkdownTextObject(text="*refund-bot* asks to refund <@U0OWNER01> $1,250 &amp; fees"),
             fields=[MarkdownTextObject(text="*Risk*\nhigh"), MarkdownTextObject(text="*Due*\n4h")],
         ),
         DividerBlock(),
         ActionsBlock(
             block_id="esc_vote",
             elements=[
-                ButtonElement(
-                    text="Approve", action_id="vote_approve", value="e1", style="primary"
-                ),
+                ButtonElement(text="Approve", action_id="vote_approve", value="e1", style="primary"),
                 ButtonElement(text="Reject", action_id="vote_reject", value="e1", style="danger"),
             ],
         ),
@@ -186,9 +182,7 @@ VIEW_VIOLATIONS = [
         {
             "type": "modal",
             "title": plain("Reject"),
-            "blocks": [
-                {"type": "input", "label": plain("Why?"), "element": {"type": "plain_text_input"}}
-            ],
+            "blocks": [{"type": "input", "label": plain("Why?"), "element": {"type": "plain_text_input"}}],
         },
         "modal",
         "/view/submit",

@@ -59,9 +59,7 @@ async def test_post_then_history_returns_newest_first_with_metadata_when_asked(
     assert [m["text"] for m in newer["messages"]] == ["two"]
 
 
-async def test_update_changes_what_the_channel_shows(
-    fake: FakeSlack, client: AsyncWebClient
-) -> None:
+async def test_update_changes_what_the_channel_shows(fake: FakeSlack, client: AsyncWebClient) -> None:
     posted = await client.chat_postMessage(channel="C1", text="pending", blocks=[SECTION])
     approved = {"type": "section", "text": {"type": "mrkdwn", "text": "Approved by &lt;3"}}
     await client.chat_update(channel="C1", ts=posted["ts"], text="approved", blocks=[approved])
@@ -83,9 +81,7 @@ async def test_update_refuses_unknown_and_other_peoples_messages(
     assert fake.messages("C1")[0].text == "hello"
 
 
-async def test_threads_show_in_replies_not_in_history(
-    fake: FakeSlack, client: AsyncWebClient
-) -> None:
+async def test_threads_show_in_replies_not_in_history(fake: FakeSlack, client: AsyncWebClient) -> None:
     parent = await client.chat_postMessage(channel="C1", text="escalation")
     await client.chat_postMessage(channel="C1", text="approved", thread_ts=parent["ts"])
     history = await client.conversations_history(channel="C1")
@@ -96,9 +92,7 @@ async def test_threads_show_in_replies_not_in_history(
     assert [m.text for m in fake.thread("C1", parent["ts"])] == ["escalation", "approved"]
 
 
-async def test_form_bodies_with_json_text_blocks_are_decoded(
-    fake: FakeSlack, client: AsyncWebClient
-) -> None:
+async def test_form_bodies_with_json_text_blocks_are_decoded(fake: FakeSlack, client: AsyncWebClient) -> None:
     data = {"channel": "C1", "text": "t", "blocks": json.dumps([SECTION])}
     await client.api_call("chat.postMessage", data=data)
     assert fake.messages("C1")[0].blocks == [SECTION]
@@ -140,18 +134,13 @@ async def test_invalid_blocks_carry_slacks_error_envelope(client: AsyncWebClient
     assert body["response_metadata"]["messages"] == [f"[ERROR] {body['errors'][0]}"]
 
 
-async def test_ephemerals_dms_permalinks_users_and_reactions(
-    fake: FakeSlack, client: AsyncWebClient
-) -> None:
+async def test_ephemerals_dms_permalinks_users_and_reactions(fake: FakeSlack, client: AsyncWebClient) -> None:
     shown = await client.chat_postEphemeral(channel="C1", user="U0FIN0001", text="only you")
     assert [e.ts for e in fake.ephemerals("U0FIN0001")] == [shown["message_ts"]]
     assert fake.ephemerals("U0TECH001") == []
 
     opened = await client.conversations_open(users="U0FIN0001")
-    assert (
-        opened["channel"]["id"]
-        == (await client.conversations_open(users=["U0FIN0001"]))["channel"]["id"]
-    )
+    assert opened["channel"]["id"] == (await client.conversations_open(users=["U0FIN0001"]))["channel"]["id"]
     await client.chat_postMessage(channel="U0FIN0001", text="please vote")
     await client.chat_postMessage(channel=opened["channel"]["id"], text="reminder")
     assert [m.text for m in fake.dms("U0FIN0001")] == ["please vote", "reminder"]

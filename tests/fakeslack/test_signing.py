@@ -125,9 +125,7 @@ def bolt_app(fake: FakeSlack) -> AsyncApp:
     return AsyncApp(client=client, signing_secret=SECRET)
 
 
-async def dispatch(
-    app: AsyncApp, body: str, content_type: str = "application/x-www-form-urlencoded"
-) -> Any:
+async def dispatch(app: AsyncApp, body: str, content_type: str = "application/x-www-form-urlencoded") -> Any:
     headers = signed_headers(SECRET, body, content_type=content_type)
     return await app.async_dispatch(AsyncBoltRequest(body=body, headers={**headers}))
 
@@ -166,9 +164,7 @@ async def test_bolt_opens_a_modal_from_a_button_click_with_the_trigger(fake: Fak
         view = {"type": "modal", "title": title, "private_metadata": body["actions"][0]["value"]}
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    body = fake.block_action_body(
-        "U0TECH001", "vote_reject", message_ts=posted["ts"], channel_id="C0COUNCIL"
-    )
+    body = fake.block_action_body("U0TECH001", "vote_reject", message_ts=posted["ts"], channel_id="C0COUNCIL")
     assert (await dispatch(app, body)).status == 200
     [opened] = await fake.wait_for(lambda: fake.views)
     assert (opened.action, opened.user) == ("open", "U0TECH001")
@@ -188,9 +184,7 @@ async def test_bolt_reads_a_view_submission_and_answers_an_event(fake: FakeSlack
     async def home(event: dict[str, Any], client: AsyncWebClient) -> None:
         await client.views_publish(user_id=event["user"], view={"type": "home", "blocks": []})
 
-    body = fake.view_submission_body(
-        "U0TECH001", "reject_reason", {"reason": {"reason_input": "No"}}
-    )
+    body = fake.view_submission_body("U0TECH001", "reject_reason", {"reason": {"reason_input": "No"}})
     assert (await dispatch(app, body)).status == 200
     assert seen == ["No"]
     event = event_body({"type": "app_home_opened", "user": "U0FIN0001"})

@@ -50,9 +50,7 @@ async def error_of(call: Any) -> str:
     return str(failed.value.response["error"])
 
 
-async def test_a_fresh_trigger_opens_a_modal_for_its_user(
-    fake: FakeSlack, client: AsyncWebClient
-) -> None:
+async def test_a_fresh_trigger_opens_a_modal_for_its_user(fake: FakeSlack, client: AsyncWebClient) -> None:
     trigger = fake.new_trigger_id("U0TECH001")
     opened = await client.views_open(trigger_id=trigger, view=modal(callback_id="reject"))
     assert opened["view"]["id"].startswith("V")
@@ -68,14 +66,10 @@ async def test_a_fresh_trigger_opens_a_modal_for_its_user(
 async def test_unknown_reused_and_expired_triggers_fail(
     fake: FakeSlack, client: AsyncWebClient, clock: Clock
 ) -> None:
-    assert await error_of(client.views_open(trigger_id="1.2.abc", view=modal())) == (
-        "invalid_trigger_id"
-    )
+    assert await error_of(client.views_open(trigger_id="1.2.abc", view=modal())) == ("invalid_trigger_id")
     used = fake.new_trigger_id("U0TECH001")
     await client.views_open(trigger_id=used, view=modal())
-    assert await error_of(client.views_open(trigger_id=used, view=modal())) == (
-        "exchanged_trigger_id"
-    )
+    assert await error_of(client.views_open(trigger_id=used, view=modal())) == ("exchanged_trigger_id")
     on_time, late = fake.new_trigger_id("U1"), fake.new_trigger_id("U2")
     clock.now += 3.0
     await client.views_open(trigger_id=on_time, view=modal())
@@ -115,9 +109,7 @@ async def test_update_replaces_the_view_and_refuses_a_stale_hash(
     assert await error_of(client.views_update(view_id="V404", view=modal())) == "not_found"
 
 
-async def test_publish_sets_a_users_home_within_its_limits(
-    fake: FakeSlack, client: AsyncWebClient
-) -> None:
+async def test_publish_sets_a_users_home_within_its_limits(fake: FakeSlack, client: AsyncWebClient) -> None:
     blocks = [{"type": "divider"}] * 100
     first = await client.views_publish(user_id="U0FIN0001", view={"type": "home", "blocks": blocks})
     again = await client.views_publish(user_id="U0FIN0001", view={"type": "home", "blocks": []})

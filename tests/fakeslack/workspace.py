@@ -129,9 +129,7 @@ class Workspace:
         self._messages.append(message)
         return message
 
-    def post_as_user(
-        self, channel: str, user: str, text: str, *, thread_ts: str | None = None
-    ) -> Message:
+    def post_as_user(self, channel: str, user: str, text: str, *, thread_ts: str | None = None) -> Message:
         """Seed a message written by a person (the bot cannot update it)."""
         message = Message(channel, self.next_ts(), text, thread_ts=thread_ts, user=user)
         return self.add_message(message)
@@ -153,9 +151,7 @@ class Workspace:
 
     def thread(self, channel: str, ts: str) -> list[Message]:
         """Return a thread's parent and its replies, oldest first."""
-        return [
-            m for m in self._messages if m.channel == channel and (m.ts == ts or m.thread_ts == ts)
-        ]
+        return [m for m in self._messages if m.channel == channel and (m.ts == ts or m.thread_ts == ts)]
 
     def replies_of(self, channel: str, ts: str) -> list[Message]:
         """Return the replies in a thread, without the parent."""
@@ -205,8 +201,7 @@ class Workspace:
         """Describe the recorded state, for assertion messages."""
         lines = [f"last {last_calls} calls:"]
         lines += [
-            f"  {c.method} ok={c.ok} error={c.error} args={_short(c.args)}"
-            for c in self.calls[-last_calls:]
+            f"  {c.method} ok={c.ok} error={c.error} args={_short(c.args)}" for c in self.calls[-last_calls:]
         ]
         lines.append("messages:")
         lines += [
@@ -214,9 +209,7 @@ class Workspace:
             for m in self._messages
         ]
         lines.append("ephemerals:")
-        lines += [
-            f"  {e.channel}/{e.user} {_short(self.rendered_text(e))}" for e in self._ephemerals
-        ]
+        lines += [f"  {e.channel}/{e.user} {_short(self.rendered_text(e))}" for e in self._ephemerals]
         lines.append("views:")
         lines += [f"  {v.action} {v.view_id} user={v.user}" for v in self.views]
         lines.append(f"responses: {[_short(r.body) for r in self.responses]}")

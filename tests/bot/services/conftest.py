@@ -45,8 +45,9 @@ async def council(database: str) -> None:
 
 @pytest.fixture
 async def credentials(council: None, rt: Runtime) -> Credentials:
-    return await agents.create(name="refund-bot", owner="U0OWNER01", council="ai-council",
-                               server_key=rt.server_key)
+    return await agents.create(
+        name="refund-bot", owner="U0OWNER01", council="ai-council", server_key=rt.server_key
+    )
 
 
 @pytest.fixture

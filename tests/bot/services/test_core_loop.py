@@ -12,9 +12,13 @@ from bot.services import agents, audit, escalations, votes
 from bot.services.agents import Credentials
 from models import AuditEvent, Decision, OutboxItem, Vote
 
-REFUND = {"kind": "approval", "title": "Refund order 1042", "summary": "Customer double-charged",
-          "action": {"type": "refund", "amount": "1250.00", "currency": "usd", "target": "order 1042"},
-          "callback_url": "http://127.0.0.1:9/callback"}
+REFUND = {
+    "kind": "approval",
+    "title": "Refund order 1042",
+    "summary": "Customer double-charged",
+    "action": {"type": "refund", "amount": "1250.00", "currency": "usd", "target": "order 1042"},
+    "callback_url": "http://127.0.0.1:9/callback",
+}
 
 
 async def _open(rt: Runtime, creds: Credentials, key: str | None = None, **changes: object):
@@ -23,7 +27,9 @@ async def _open(rt: Runtime, creds: Credentials, key: str | None = None, **chang
     return await escalations.create(rt, agent=agent, body=body, idempotency_key=key)
 
 
-async def test_escalation_freezes_rule_and_electorate_and_queues_one_post(rt: Runtime, credentials: Credentials) -> None:
+async def test_escalation_freezes_rule_and_electorate_and_queues_one_post(
+    rt: Runtime, credentials: Credentials
+) -> None:
     escalation, created = await _open(rt, credentials)
     assert created and escalation.status == "pending"
     assert escalation.rule["type"] == "majority" and escalation.rule["quorum"] == 2
@@ -33,17 +39,25 @@ async def test_escalation_freezes_rule_and_electorate_and_queues_one_post(rt: Ru
     assert kinds == ["slack.post_escalation"]
 
 
-async def test_majority_closes_early_and_queues_update_reply_and_callback(rt: Runtime, credentials: Credentials) -> None:
+async def test_majority_closes_early_and_queues_update_reply_and_callback(
+    rt: Runtime, credentials: Credentials
+) -> None:
     escalation, _ = await _open(rt, credentials)
-    first = await votes.cast(rt, public_id=escalation.public_id, user="U0TECH001", choice=Choice.APPROVE, reason=None)
+    first = await votes.cast(
+        rt, public_id=escalation.public_id, user="U0TECH001", choice=Choice.APPROVE, reason=None
+    )
     assert not first.verdict.decided
-    second = await votes.cast(rt, public_id=escalation.public_id, user="U0FIN0001", choice=Choice.APPROVE,
-                              reason="within policy")
+    second = await votes.cast(
+        rt, public_id=escalation.public_id, user="U0FIN0001", choice=Choice.APPROVE, reason="within policy"
+    )
     assert second.verdict.decided and second.verdict.outcome == "approved"
     decision = await Decision.get(escalation_id=escalation.id)
     assert decision.decided_by == "council"
     assert decision.tally["approve"] == 2 and decision.tally["waiting"] == 1
-    assert {v["user"]: v["reason"] for v in decision.votes} == {"U0TECH001": None, "U0FIN0001": "within policy"}
+    assert {v["user"]: v["reason"] for v in decision.votes} == {
+        "U0TECH001": None,
+        "U0FIN0001": "within policy",
+    }
     kinds = await OutboxItem.filter(escalation=escalation).order_by("id").values_list("kind", flat=True)
     assert kinds[-3:] == ["slack.update_escalation", "slack.thread_reply", "agent.callback"]
     callback = await OutboxItem.filter(escalation=escalation, kind="agent.callback").get()
@@ -51,13 +65,19 @@ async def test_majority_closes_early_and_queues_update_reply_and_callback(rt: Ru
     assert callback.payload["body"]["id"].startswith("evt_")
     assert callback.payload["body"]["escalation"]["decision"]["outcome"] == "approved"
     with pytest.raises(EscalationClosed):
-        await votes.cast(rt, public_id=escalation.public_id, user="U0PEOPLE1", choice=Choice.REJECT, reason="late")
+        await votes.cast(
+            rt, public_id=escalation.public_id, user="U0PEOPLE1", choice=Choice.REJECT, reason="late"
+        )
 
 
-async def test_a_vote_can_change_until_close_and_one_row_per_member(rt: Runtime, credentials: Credentials) -> None:
+async def test_a_vote_can_change_until_close_and_one_row_per_member(
+    rt: Runtime, credentials: Credentials
+) -> None:
     escalation, _ = await _open(rt, credentials)
     await votes.cast(rt, public_id=escalation.public_id, user="U0TECH001", choice=Choice.APPROVE, reason=None)
-    changed = await votes.cast(rt, public_id=escalation.public_id, user="U0TECH001", choice=Choice.ABSTAIN, reason=None)
+    changed = await votes.cast(
+        rt, public_id=escalation.public_id, user="U0TECH001", choice=Choice.ABSTAIN, reason=None
+    )
     assert changed.changed_from == "approve"
     assert await Vote.filter(escalation=escalation).count() == 1
     actions = await AuditEvent.filter(subject=escalation.public_id).values_list("action", flat=True)
@@ -67,9 +87,13 @@ async def test_a_vote_can_change_until_close_and_one_row_per_member(rt: Runtime,
 async def test_outsider_and_reasonless_reject_record_nothing(rt: Runtime, credentials: Credentials) -> None:
     escalation, _ = await _open(rt, credentials)
     with pytest.raises(NotAMember):
-        await votes.cast(rt, public_id=escalation.public_id, user="U0STRANGER", choice=Choice.APPROVE, reason=None)
+        await votes.cast(
+            rt, public_id=escalation.public_id, user="U0STRANGER", choice=Choice.APPROVE, reason=None
+        )
     with pytest.raises(Invalid):
-        await votes.cast(rt, public_id=escalation.public_id, user="U0TECH001", choice=Choice.REJECT, reason="  ")
+        await votes.cast(
+            rt, public_id=escalation.public_id, user="U0TECH001", choice=Choice.REJECT, reason="  "
+        )
     assert await Vote.filter(escalation=escalation).count() == 0
 
 

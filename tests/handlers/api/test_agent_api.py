@@ -12,8 +12,9 @@ from bot.slack import ids
 from tests.harness import REFUND, Harness
 
 
-async def _raw(council: Harness, data: bytes, content_type: str = "application/json",
-               auth: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+async def _raw(
+    council: Harness, data: bytes, content_type: str = "application/json", auth: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
     headers = {**(auth if auth is not None else council.auth()), "Content-Type": content_type}
     async with council.http.post(f"{council.url}/api/v1/escalations", data=data, headers=headers) as response:
         return response.status, await response.json()
@@ -48,29 +49,35 @@ async def test_missing_or_unknown_key_is_401(council: Harness, auth: dict[str, s
 async def test_revoked_key_is_401(council: Harness) -> None:
     old = council.creds.api_key
     await agents.rotate(name="refund-bot", server_key=b"k" * 32)
-    status, body = await _raw(council, b'{"kind": "approval", "title": "t"}',
-                              auth={"Authorization": f"Bearer {old}"})
+    status, body = await _raw(
+        council, b'{"kind": "approval", "title": "t"}', auth={"Authorization": f"Bearer {old}"}
+    )
     assert status == 401 and _error(body)["code"] == "key_revoked"
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"title": None}, "title"),
-    ({"title": "   "}, "title"),
-    ({"title": "x" * 201}, "title"),
-    ({"summary": "x" * 4001}, "summary"),
-    ({"context": {"blob": "x" * 17_000}}, "context"),
-    ({"kind": "bogus"}, "kind"),
-    ({"risk": "apocalyptic"}, "risk"),
-    ({"action": {"amount": -5}}, "action.amount"),
-    ({"action": {"amount": "lots"}}, "action.amount"),
-    ({"action": {"amount": True}}, "action.amount"),
-    ({"action": {"currency": "dollars"}}, "action.currency"),
-    ({"links": [{"title": "x", "url": "javascript:alert(1)"}]}, "links[0].url"),
-    ({"callback_url": "ftp://agent.example/cb"}, "callback_url"),
-    ({"deadline_seconds": 5}, "deadline_seconds"),
-    ({"ammount": 5}, "ammount"),
-])
-async def test_invalid_fields_are_422_naming_the_field(council: Harness, changes: dict[str, Any], field: str) -> None:
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"title": None}, "title"),
+        ({"title": "   "}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"summary": "x" * 4001}, "summary"),
+        ({"context": {"blob": "x" * 17_000}}, "context"),
+        ({"kind": "bogus"}, "kind"),
+        ({"risk": "apocalyptic"}, "risk"),
+        ({"action": {"amount": -5}}, "action.amount"),
+        ({"action": {"amount": "lots"}}, "action.amount"),
+        ({"action": {"amount": True}}, "action.amount"),
+        ({"action": {"currency": "dollars"}}, "action.currency"),
+        ({"links": [{"title": "x", "url": "javascript:alert(1)"}]}, "links[0].url"),
+        ({"callback_url": "ftp://agent.example/cb"}, "callback_url"),
+        ({"deadline_seconds": 5}, "deadline_seconds"),
+        ({"ammount": 5}, "ammount"),
+    ],
+)
+async def test_invalid_fields_are_422_naming_the_field(
+    council: Harness, changes: dict[str, Any], field: str
+) -> None:
     body = {**REFUND, **changes}
     body = {k: v for k, v in body.items() if v is not None}
     status, answer = await council.escalate(body)
@@ -88,9 +95,12 @@ async def test_unknown_or_foreign_escalation_is_404(council: Harness) -> None:
     status, body = await council.get("esc_doesnotexist")
     assert status == 404 and _error(body)["code"] == "not_found"
     _, created = await council.escalate()
-    other = await agents.create(name="other-bot", owner="U0OWNER02", council="ai-council", server_key=b"k" * 32)
-    async with council.http.get(f"{council.url}/api/v1/escalations/{created['id']}",
-                                headers=council.auth(other.api_key)) as response:
+    other = await agents.create(
+        name="other-bot", owner="U0OWNER02", council="ai-council", server_key=b"k" * 32
+    )
+    async with council.http.get(
+        f"{council.url}/api/v1/escalations/{created['id']}", headers=council.auth(other.api_key)
+    ) as response:
         assert response.status == 404
 
 
@@ -124,8 +134,9 @@ async def test_long_poll_returns_when_decided(council: Harness) -> None:
 @pytest.mark.parametrize("wait", ["soon", "-1", "61", "nan"])
 async def test_bad_wait_is_422(council: Harness, wait: str) -> None:
     _, created = await council.escalate()
-    async with council.http.get(f"{council.url}/api/v1/escalations/{created['id']}?wait={wait}",
-                                headers=council.auth()) as response:
+    async with council.http.get(
+        f"{council.url}/api/v1/escalations/{created['id']}?wait={wait}", headers=council.auth()
+    ) as response:
         assert response.status == 422
         assert _error(await response.json())["details"][0]["field"] == "wait"
 

@@ -17,8 +17,17 @@ async def test_the_whole_loop_from_escalation_to_signed_callback(council: Harnes
     esc = created["id"]
     await council.posted(esc)
     text = council.message_text(esc)
-    for expected in ("Refund order 1042", "refund-bot", "1,250.00 USD", "medium", "majority · quorum 2",
-                     "Customer was charged twice.", "[Approve]", "[Reject]", "[Abstain]"):
+    for expected in (
+        "Refund order 1042",
+        "refund-bot",
+        "1,250.00 USD",
+        "medium",
+        "majority · quorum 2",
+        "Customer was charged twice.",
+        "[Approve]",
+        "[Reject]",
+        "[Abstain]",
+    ):
         assert expected in text, expected
 
     response = await council.click("U0TECH001", ids.APPROVE, esc)
@@ -39,8 +48,9 @@ async def test_the_whole_loop_from_escalation_to_signed_callback(council: Harnes
     assert decision["outcome"] == "approved" and decision["decided_by"] == "council"
     assert decision["tally"]["approve"] == 2 and decision["tally"]["reject"] == 1
 
-    final = await council.fake.wait_for(lambda: "[Approve]" not in council.message_text(esc)
-                                         and council.message_text(esc))
+    final = await council.fake.wait_for(
+        lambda: "[Approve]" not in council.message_text(esc) and council.message_text(esc)
+    )
     assert "Approved" in final
     message = council.fake.messages("C0COUNCIL")[0]
     replies = await council.fake.wait_for(lambda: council.fake.thread("C0COUNCIL", message.ts))
@@ -48,8 +58,9 @@ async def test_the_whole_loop_from_escalation_to_signed_callback(council: Harnes
 
     status, fetched = await council.get(esc)
     assert status == 200 and fetched["status"] == "approved"
-    assert {v["user"]: v["reason"] for v in fetched["decision"]["votes"]}["U0FIN0001"] == \
-        "Over the mandate; check for fraud first."
+    assert {v["user"]: v["reason"] for v in fetched["decision"]["votes"]}[
+        "U0FIN0001"
+    ] == "Over the mandate; check for fraud first."
 
 
 async def test_the_escalation_is_posted_once(council: Harness) -> None:
@@ -76,11 +87,15 @@ async def test_reject_modal_requires_a_reason(council: Harness) -> None:
     await council.posted(created["id"])
     await council.click("U0FIN0001", ids.REJECT, created["id"])
     opened = await council.fake.wait_for(lambda: council.fake.views)
-    body = council.fake.view_submission_body("U0FIN0001", ids.REJECT_MODAL,
-                                             {ids.REASON_BLOCK: {ids.REASON_INPUT: "   "}},
-                                             private_metadata=opened[0].view["private_metadata"])
-    response = await council.http.post(f"{council.url}/slack/events", data=body.encode(),
-                                       headers=signed_headers(SIGNING_SECRET, body))
+    body = council.fake.view_submission_body(
+        "U0FIN0001",
+        ids.REJECT_MODAL,
+        {ids.REASON_BLOCK: {ids.REASON_INPUT: "   "}},
+        private_metadata=opened[0].view["private_metadata"],
+    )
+    response = await council.http.post(
+        f"{council.url}/slack/events", data=body.encode(), headers=signed_headers(SIGNING_SECRET, body)
+    )
     answer = json.loads(await response.text())
     assert answer["response_action"] == "errors" and ids.REASON_BLOCK in answer["errors"]
     assert await Vote.filter(escalation__public_id=created["id"]).count() == 0
@@ -94,7 +109,9 @@ async def test_badly_signed_or_stale_slack_requests_are_refused(council: Harness
     assert (await council.slack(body, headers=forged)).status == 401
     stale = signed_headers(SIGNING_SECRET, body, timestamp=1_600_000_000)
     assert (await council.slack(body, headers=stale)).status == 401
-    assert (await council.slack(body, headers={"Content-Type": "application/x-www-form-urlencoded"})).status == 401
+    assert (
+        await council.slack(body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    ).status == 401
     assert await Vote.filter(escalation__public_id=created["id"]).count() == 0
 
 
@@ -110,10 +127,13 @@ def _mrkdwn_texts(node: object) -> list[str]:
 
 
 async def test_agent_text_cannot_ping_or_forge_links(council: Harness) -> None:
-    hostile = {"kind": "approval", "title": "<!channel> urgent <@U0PEOPLE1>",
-               "summary": "see <http://evil.example|your bank> and <!here>",
-               "context": {"<!everyone>": "<@U0TECH001>"},
-               "links": [{"title": "ok|<!channel>", "url": "https://example.com/a>b|c"}]}
+    hostile = {
+        "kind": "approval",
+        "title": "<!channel> urgent <@U0PEOPLE1>",
+        "summary": "see <http://evil.example|your bank> and <!here>",
+        "context": {"<!everyone>": "<@U0TECH001>"},
+        "links": [{"title": "ok|<!channel>", "url": "https://example.com/a>b|c"}],
+    }
     _, created = await council.escalate(hostile)
     await council.posted(created["id"])
     message = council.fake.messages("C0COUNCIL")[0]
