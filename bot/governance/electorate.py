@@ -15,7 +15,5 @@ def electorate_for(members: Sequence[Elector], rule: Rule, owner: str) -> tuple[
     so they do not also judge it.
     """
     return tuple(
-        elector
-        for elector in seats(members).values()
-        if not (rule.exclude_owner and elector.user == owner)
+        elector for elector in seats(members).values() if not (rule.exclude_owner and elector.user == owner)
     )

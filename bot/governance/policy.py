@@ -54,9 +54,7 @@ class PolicyMatch(BaseModel):
     def _amount_range(self) -> PolicyMatch:
         low, high = self.amount_gte, self.amount_lt
         if low is not None and high is not None and low >= high:
-            raise ValueError(
-                f"amount_gte ({low}) must be below amount_lt ({high}): nothing matches"
-            )
+            raise ValueError(f"amount_gte ({low}) must be below amount_lt ({high}): nothing matches")
         return self
 
 
@@ -84,9 +82,7 @@ def matches(match: PolicyMatch, facts: Facts) -> bool:
         facts.category is None or match.category.casefold() != facts.category.casefold()
     ):
         return False
-    if match.currency is not None and (
-        facts.currency is None or match.currency != facts.currency.upper()
-    ):
+    if match.currency is not None and (facts.currency is None or match.currency != facts.currency.upper()):
         return False
     return amount_matches(match, facts.amount)
 
@@ -118,9 +114,7 @@ def first_match(policies: Sequence[P], facts: Facts) -> P | None: ...
 
 
 @overload
-def first_match(
-    policies: Sequence[T], facts: Facts, key: Callable[[T], PolicyMatch]
-) -> T | None: ...
+def first_match(policies: Sequence[T], facts: Facts, key: Callable[[T], PolicyMatch]) -> T | None: ...
 
 
 def first_match(

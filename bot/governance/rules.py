@@ -63,9 +63,7 @@ class Rule(BaseModel):
             return value
         if isinstance(value, str) and PERCENT.fullmatch(value):
             return value
-        raise ValueError(
-            f"quorum must be a count (0 or more) or a percentage like '60%', not {value!r}"
-        )
+        raise ValueError(f"quorum must be a count (0 or more) or a percentage like '60%', not {value!r}")
 
     @field_validator("require_functions", "veto")
     @classmethod

@@ -57,9 +57,7 @@ class Standing:
         return self.approve + self.reject + self.abstain
 
 
-def stand(
-    rule: Rule, electorate: Sequence[Elector], votes: Mapping[str, Choice], *, ended: bool
-) -> Standing:
+def stand(rule: Rule, electorate: Sequence[Elector], votes: Mapping[str, Choice], *, ended: bool) -> Standing:
     """Reduce the votes to a standing; once `ended`, those who have not voted never will."""
     index = seats(electorate)
     chosen = ballots(electorate, votes)
@@ -77,12 +75,8 @@ def stand(
         first_decisive=next(decisive, None),
         vetoed_by=next(vetoes, None),
         veto_waiting=not ended and any(rule.vetoes(elector) for elector in waiting),
-        functions_cast=frozenset(
-            index[user].function.casefold() for user, c in chosen.items() if c in CAST
-        ),
-        functions_waiting=frozenset(
-            () if ended else (elector.function.casefold() for elector in waiting)
-        ),
+        functions_cast=frozenset(index[user].function.casefold() for user, c in chosen.items() if c in CAST),
+        functions_waiting=frozenset(() if ended else (elector.function.casefold() for elector in waiting)),
     )
 
 
@@ -101,9 +95,7 @@ def evaluate(rule: Rule, electorate: Sequence[Elector], votes: Mapping[str, Choi
     if approval is not None:
         return Verdict(outcome=Outcome.APPROVED, reason=approval, tally=tally)
     voters = tally.waiting + tally.cast + tally.recuse
-    return Verdict(
-        outcome=None, reason=f"open: waiting for {tally.waiting} of {voters}", tally=tally
-    )
+    return Verdict(outcome=None, reason=f"open: waiting for {tally.waiting} of {voters}", tally=tally)
 
 
 def outcome_when_complete(

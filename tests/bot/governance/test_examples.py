@@ -47,9 +47,7 @@ class Example:
             lines.append(f"members:    {people(self.members)}")
             lines.append(f"owner:      {self.owner}")
         lines.append(f"electorate: {people(electorate)}")
-        lines += [
-            f"{elector.user} {VERB[choice]} → {after}" for elector, choice, after in self.steps
-        ]
+        lines += [f"{elector.user} {VERB[choice]} → {after}" for elector, choice, after in self.steps]
         return "\n".join(lines)
 
 
