@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers.api
@@ -33,19 +34,23 @@ BOLT = web.AppKey("bolt", AsyncApp)
 SLACK_CLIENT = web.AppKey("slack_client", AsyncWebClient)
 WORKER = web.AppKey("worker", OutboxWorker)
 SLACK_BODY_LIMIT = 1024 * 1024
+QUICK = BackoffRetryIntervalCalculator(backoff_factor=0.2)
 log = logging.getLogger(__name__)
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
-    """A Web API client that retries rate limits, 5xx answers and dropped connections itself."""
+    """A Web API client that rides out a blip (one quick retry); the outbox backs off past that.
+
+    Longer in-call retries would hold the worker while Slack is down, delaying agent callbacks.
+    """
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
         token=token,
         base_url=settings.slack_api_url,
         retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncConnectionErrorRetryHandler(max_retry_count=1, interval_calculator=QUICK),
             AsyncRateLimitErrorRetryHandler(max_retry_count=1),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
+            AsyncServerErrorRetryHandler(max_retry_count=1, interval_calculator=QUICK),
         ],
     )
 

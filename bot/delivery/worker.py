@@ -18,7 +18,7 @@ from models import Escalation, OutboxItem
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 25
 MAX_BACKOFF = 3600
-CLAIM_SECONDS = 120
+CLAIM_SECONDS = 60
 # Slack errors that retrying cannot fix; the row is parked as dead for an admin to see.
 PERMANENT_SLACK_ERRORS = {
     "channel_not_found",

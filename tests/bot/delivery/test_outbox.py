@@ -1,0 +1,154 @@
+"""The outbox under failure: Slack 429s and outages, lost answers, agents that are down."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot import keys
+from bot.app import slack_client
+from bot.delivery.worker import OutboxWorker
+from bot.governance.rules import Choice
+from bot.runtime import Runtime
+from bot.schemas import EscalationIn
+from bot.services import agents, escalations, votes
+from bot.services.agents import Credentials
+from bot.settings import Settings
+from models import Escalation, OutboxItem
+from tests.fakeslack import FakeSlack
+from tests.harness import REFUND, CallbackSink
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as slack:
+        yield slack
+
+
+@pytest.fixture
+async def sink() -> AsyncIterator[CallbackSink]:
+    receiver = CallbackSink()
+    app = web.Application()
+    app.router.add_post("/callback", receiver.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    receiver.url = f"http://{host}:{port}/callback"
+    yield receiver
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def worker(rt: Runtime, settings: Settings, fake: FakeSlack) -> AsyncIterator[OutboxWorker]:
+    client = slack_client(settings.model_copy(update={"slack_api_url": fake.api_url}))
+    async with aiohttp.ClientSession() as http:
+        yield OutboxWorker(rt, client, http)
+
+
+async def _escalate(rt: Runtime, creds: Credentials, **changes: Any) -> Escalation:
+    agent = await agents.authenticate(f"Bearer {creds.api_key}")
+    escalation, _ = await escalations.create(
+        rt, agent=agent, body=EscalationIn.model_validate({**REFUND, **changes}), idempotency_key=None
+    )
+    return escalation
+
+
+async def _time_passes() -> None:
+    """Make every waiting row due now, as if its backoff had elapsed."""
+    await OutboxItem.filter(status="pending").update(next_attempt_at=datetime.now(UTC))
+
+
+def _posts(fake: FakeSlack) -> list[Any]:
+    return [call for call in fake.calls if call.method == "chat.postMessage" and call.ok]
+
+
+async def test_rate_limited_post_is_retried_and_posted_once(
+    rt: Runtime, credentials: Credentials, worker: OutboxWorker, fake: FakeSlack
+) -> None:
+    escalation = await _escalate(rt, credentials)
+    fake.fail_next("chat.postMessage", status=429, retry_after=1, times=3)
+    await worker.deliver_due()
+    row = await OutboxItem.get(escalation=escalation, kind="slack.post_escalation")
+    assert row.status == "pending" and "ratelimited" in (row.last_error or "")
+    assert _posts(fake) == []
+    await _time_passes()
+    await worker.deliver_due()
+    await row.refresh_from_db()
+    assert row.status == "done" and len(_posts(fake)) == 1
+    assert len(fake.messages("C0COUNCIL")) == 1
+
+
+async def test_slack_outage_loses_nothing(
+    rt: Runtime, credentials: Credentials, worker: OutboxWorker, fake: FakeSlack
+) -> None:
+    fake.down = True
+    opened = [await _escalate(rt, credentials, title=f"Refund {n}") for n in range(3)]
+    await worker.deliver_due()
+    assert fake.messages("C0COUNCIL") == []
+    fake.down = False
+    await _time_passes()
+    await worker.deliver_due()
+    titles = {m.blocks[0]["text"]["text"] for m in fake.messages("C0COUNCIL")}
+    assert titles == {f"🟡 Approval needed: {e.title}" for e in opened}
+
+
+async def test_lost_answer_after_a_post_does_not_post_twice(
+    rt: Runtime, credentials: Credentials, worker: OutboxWorker, fake: FakeSlack
+) -> None:
+    escalation = await _escalate(rt, credentials)
+    await worker.deliver_due()
+    assert len(_posts(fake)) == 1
+    # The process died after Slack posted but before it recorded the ts: the row is due again.
+    await Escalation.filter(id=escalation.id).update(message_ts=None)
+    await OutboxItem.filter(escalation=escalation).update(status="pending", next_attempt_at=datetime.now(UTC))
+    await worker.deliver_due()
+    await escalation.refresh_from_db()
+    assert len(_posts(fake)) == 1
+    assert escalation.message_ts == fake.messages("C0COUNCIL")[0].ts
+
+
+async def test_callback_is_retried_with_the_same_event_id_until_2xx(
+    rt: Runtime, credentials: Credentials, worker: OutboxWorker, sink: CallbackSink
+) -> None:
+    sink.fail = 2
+    escalation = await _escalate(rt, credentials, callback_url=sink.url)
+    await worker.deliver_due()
+    for user in ("U0TECH001", "U0FIN0001"):
+        await votes.cast(rt, public_id=escalation.public_id, user=user, choice=Choice.APPROVE, reason=None)
+    for _ in range(3):
+        await worker.deliver_due()
+        await _time_passes()
+    assert sink.attempts == 3 and len(sink.received) == 1
+    headers, body = sink.received[0]
+    assert keys.verify(credentials.signing_secret, body, headers["Council-Signature"])
+    row = await OutboxItem.get(escalation=escalation, kind="agent.callback")
+    assert row.status == "done" and row.attempts == 3
+    assert headers["Council-Event-Id"] == row.payload["body"]["id"]
+
+
+async def test_callback_to_a_refused_address_is_parked_not_sent(
+    rt: Runtime, credentials: Credentials, settings: Settings, fake: FakeSlack, sink: CallbackSink
+) -> None:
+    escalation = await _escalate(rt, credentials, callback_url=sink.url)
+    strict = Runtime(
+        settings=settings.model_copy(update={"council_allow_private_callbacks": False}),
+        server_key=rt.server_key,
+    )
+    async with aiohttp.ClientSession() as http:
+        guarded = OutboxWorker(
+            strict, slack_client(settings.model_copy(update={"slack_api_url": fake.api_url})), http
+        )
+        for user in ("U0TECH001", "U0FIN0001"):
+            await votes.cast(
+                rt, public_id=escalation.public_id, user=user, choice=Choice.APPROVE, reason=None
+            )
+        await guarded.deliver_due()
+    row = await OutboxItem.get(escalation=escalation, kind="agent.callback")
+    assert row.status == "dead" and "refused address 127.0.0.1" in (row.last_error or "")
+    assert sink.attempts == 0
