@@ -51,6 +51,15 @@ class Escalation(Model):
     message_ts = fields.CharField(max_length=32, null=True)
     deadline = fields.DatetimeField(null=True, db_index=True)
     version = fields.IntField(default=1)
+    # What the agent reports actually ran (execution reports).
+    executed_amount = fields.DecimalField(max_digits=20, decimal_places=4, null=True)
+    execution: dict = fields.JSONField(null=True)
+    # Incidents: who owns it, and how it ended.
+    owner_user_id = fields.CharField(max_length=32, null=True)
+    acknowledged_at = fields.DatetimeField(null=True)
+    resolved_at = fields.DatetimeField(null=True)
+    resolution = fields.TextField(null=True)
+    related = fields.CharField(max_length=40, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

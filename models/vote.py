@@ -21,6 +21,9 @@ class Vote(Model):
     function = fields.CharField(max_length=64)
     choice = fields.CharField(max_length=16)
     reason = fields.TextField(null=True)
+    # "Approve with conditions": what the member requires, and the most they approve.
+    conditions = fields.TextField(null=True)
+    approved_amount = fields.DecimalField(max_digits=20, decimal_places=4, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

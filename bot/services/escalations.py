@@ -5,21 +5,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import secrets
-from datetime import UTC, datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 
-from bot.db import transaction
 from bot.errors import Conflict, Invalid, NotFound
-from bot.governance.electorate import electorate_for
-from bot.governance.rules import Elector
 from bot.runtime import Runtime
 from bot.schemas import EscalationIn
-from bot.services import audit, callbacks, decisions, outbox
+from bot.services import callbacks, intake
 from bot.services.agents import require_active
-from bot.services.routing import Route, route
-from models import Agent, Escalation, Member
+from bot.services.routing import route
+from models import Agent, Escalation
 
 OPEN_STATUSES = ("pending", "open", "acknowledged")
 MAX_WAIT_SECONDS = 60
@@ -45,24 +40,17 @@ async def create(
         await callbacks.check_destination(
             body.callback_url, allow_private=rt.settings.council_allow_private_callbacks
         )
-    amount = body.amount
+    await intake.check_rate(agent)
     chosen = await route(
         agent=agent,
         kind=body.kind,
         category=body.category,
         risk=body.risk,
-        amount=amount,
+        amount=body.amount,
         currency=body.action.currency if body.action else None,
     )
-    if chosen.council is None and not (chosen.decide and body.kind == "approval"):
-        raise Invalid(
-            "no council to route this to: no policy names one and there is no default "
-            "council; add `defaults: {council: …}` to council.yml",
-            code="no_route",
-        )
     try:
-        escalation = await _open(
-            rt,
+        escalation = await intake.open_escalation(
             agent=agent,
             body=body,
             chosen=chosen,
@@ -90,84 +78,6 @@ async def _replay(agent: Agent, key: str, fingerprint: str) -> Escalation | None
             details={"escalation": existing.public_id},
         )
     return existing
-
-
-async def _electorate(route_: Route, owner: str) -> list[Elector]:
-    members = await Member.filter(council=route_.council, active=True).order_by("id")
-    everyone = [Elector(user=m.user_id, function=m.function, role=m.role) for m in members]
-    return list(electorate_for(everyone, route_.rule, owner))
-
-
-async def _open(
-    rt: Runtime,
-    *,
-    agent: Agent,
-    body: EscalationIn,
-    chosen: Route,
-    idempotency_key: str | None,
-    fingerprint: str,
-) -> Escalation:
-    now = datetime.now(UTC)
-    seconds = body.deadline_seconds or chosen.deadline_seconds
-    deadline = body.deadline or now + timedelta(seconds=seconds)
-    electorate = await _electorate(chosen, agent.owner_user_id) if chosen.council else []
-    status = {"approval": "pending", "incident": "open", "notice": "posted"}[body.kind]
-    action = body.action.model_dump(mode="json", exclude_none=True) if body.action else {}
-    async with transaction() as conn:
-        escalation = await Escalation.create(
-            using_db=conn,
-            public_id="esc_" + secrets.token_hex(10),
-            agent=agent,
-            idempotency_key=idempotency_key,
-            request_hash=fingerprint,
-            kind=body.kind,
-            title=body.title,
-            summary=body.summary,
-            action=action,
-            amount=body.amount,
-            currency=action.get("currency"),
-            category=body.category,
-            risk=body.risk,
-            context=body.context,
-            links=[link.model_dump() for link in body.links],
-            callback_url=body.callback_url,
-            run_id=body.run_id,
-            call_id=body.call_id,
-            status=status,
-            council=chosen.council,
-            channel_id=chosen.council.channel_id if chosen.council else None,
-            policy_name=chosen.policy,
-            route_reason=chosen.reason,
-            rule=chosen.rule.model_dump(mode="json"),
-            electorate=[vars(e) for e in electorate],
-            on_timeout=chosen.on_timeout,
-            remind_at=[(now + timedelta(seconds=s)).isoformat() for s in chosen.remind_offsets],
-            deadline=deadline if body.kind == "approval" else None,
-        )
-        await audit.record(
-            conn,
-            actor_type="agent",
-            actor_id=agent.name,
-            action="escalation.created",
-            subject=escalation.public_id,
-            payload={
-                "request": body.model_dump(mode="json"),
-                "route": chosen.reason,
-                "rule": escalation.rule,
-                "electorate": escalation.electorate,
-            },
-        )
-        if chosen.decide and body.kind == "approval":
-            await decisions.record(
-                conn,
-                escalation,
-                outcome="approved" if chosen.decide == "approve" else "rejected",
-                decided_by="policy",
-                reasons=[f"decided by policy {chosen.policy}"],
-            )
-        else:
-            await outbox.enqueue(conn, outbox.POST_ESCALATION, escalation=escalation)
-    return escalation
 
 
 async def get_for_agent(agent: Agent, public_id: str) -> Escalation:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot.db import transaction
 from bot.errors import EscalationClosed, Invalid, NotAMember, NotFound
@@ -69,7 +70,11 @@ async def cast(rt: Runtime, *, public_id: str, user: str, choice: Choice, reason
                 reason=reason,
             )
         else:
-            await Vote.filter(id=previous.id).using_db(conn).update(choice=choice.value, reason=reason)
+            await (
+                Vote.filter(id=previous.id)
+                .using_db(conn)
+                .update(choice=choice.value, reason=reason, updated_at=datetime.now(UTC))
+            )
         await audit.record(
             conn,
             actor_type="member",
@@ -82,7 +87,8 @@ async def cast(rt: Runtime, *, public_id: str, user: str, choice: Choice, reason
                 "previous": {"choice": previous.choice, "reason": previous.reason} if previous else None,
             },
         )
-        votes = await Vote.filter(escalation=escalation).using_db(conn)
+        # In the order each current vote was cast: the `single` rule is decided by the first one.
+        votes = await Vote.filter(escalation=escalation).using_db(conn).order_by("updated_at", "id")
         electorate = [Elector(**e) for e in escalation.electorate]
         verdict = evaluate(Rule.model_validate(escalation.rule), electorate, vote_choices(votes))
         if verdict.outcome is not None:
