@@ -110,3 +110,53 @@ class EscalationIn(Strict):
     @property
     def amount(self) -> Decimal | None:
         return self.action.amount if self.action else None
+
+
+class EscalationPatch(Strict):
+    """The body of PATCH /api/v1/escalations/{id}: what the agent amends while the vote is open."""
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = (
+        None
+    )
+    summary: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    action: ActionIn | None = None
+    category: Annotated[str, StringConstraints(max_length=80)] | None = None
+    risk: Risk | None = None
+    context: dict[str, Any] | None = None
+    links: list[LinkIn] | None = Field(default=None, max_length=10)
+
+    @field_validator("context")
+    @classmethod
+    def _context_size(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if value is None else EscalationIn._context_size(value)
+
+    @model_validator(mode="after")
+    def _something(self) -> EscalationPatch:
+        if not self.model_fields_set:
+            raise ValueError("send at least one field to amend")
+        return self
+
+
+class WithdrawIn(Strict):
+    """The body of POST /api/v1/escalations/{id}/withdraw (optional)."""
+
+    reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class ExecutionIn(Strict):
+    """The body of POST /api/v1/escalations/{id}/execution: what actually ran."""
+
+    status: Literal["succeeded", "failed"] = "succeeded"
+    amount: Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=4, allow_inf_nan=False)] | None = (
+        None
+    )
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$", to_upper=True)] | None = None
+    details: Annotated[str, StringConstraints(max_length=4000)] = ""
+    executed_at: AwareDatetime | None = None
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _numeric(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("amount must be a number")
+        return value

@@ -58,7 +58,7 @@ class Escalation(Model):
     owner_user_id = fields.CharField(max_length=32, null=True)
     acknowledged_at = fields.DatetimeField(null=True)
     resolved_at = fields.DatetimeField(null=True)
-    resolution = fields.TextField(null=True)
+    resolution: str | None = fields.TextField(null=True)
     related = fields.CharField(max_length=40, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

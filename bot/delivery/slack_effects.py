@@ -7,7 +7,8 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.governance.rules import Rule
-from bot.slack.escalation_message import EscalationView, VoteLine, decision_reply, render
+from bot.slack.escalation_message import decision_reply, render
+from bot.slack.escalation_view import EscalationView, VoteLine
 from models import Agent, Decision, Escalation, Vote
 
 METADATA_EVENT = "council_escalation"
@@ -42,10 +43,20 @@ async def load_view(escalation: Escalation) -> EscalationView:
         rule=Rule.model_validate(escalation.rule).describe() if escalation.rule else None,
         policy=escalation.policy_name,
         electorate=[e["user"] for e in escalation.electorate],
-        votes=[VoteLine(v.user_id, v.function, v.choice, v.reason) for v in votes],
+        votes=[
+            VoteLine(v.user_id, v.function, v.choice, v.reason, v.conditions, v.approved_amount)
+            for v in votes
+        ],
         outcome=decision.outcome if decision else None,
         decided_by=decision.decided_by if decision else None,
         reasons=decision.reasons if decision else [],
+        conditions=decision.conditions if decision else None,
+        approved_amount=decision.approved_amount if decision else None,
+        route_reason=escalation.route_reason,
+        incident_owner=escalation.owner_user_id,
+        resolution=escalation.resolution,
+        execution=escalation.execution,
+        version=escalation.version,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -40,7 +41,9 @@ async def record(
     votes = await Vote.filter(escalation=escalation).using_db(conn).order_by("created_at", "id")
     electorate = [Elector(**e) for e in escalation.electorate]
     tally = count(electorate, vote_choices(votes)).as_dict() if escalation.rule else {}
-    if outcome == "approved" and approved_amount is None:
+    if outcome == "approved" and decided_by == "council":
+        conditions, approved_amount = _approvers_terms(votes, escalation.amount)
+    elif outcome == "approved" and approved_amount is None:
         approved_amount = escalation.amount
     decision = await Decision.create(
         using_db=conn,
@@ -49,9 +52,7 @@ async def record(
         decided_by=decided_by,
         reasons=reasons,
         tally=tally,
-        votes=[
-            {"user": v.user_id, "function": v.function, "choice": v.choice, "reason": v.reason} for v in votes
-        ],
+        votes=[_vote_json(v) for v in votes],
         conditions=conditions,
         approved_amount=approved_amount if outcome == "approved" else None,
     )
@@ -90,6 +91,28 @@ async def record(
 async def _posting(conn: BaseDBAsyncClient, escalation: Escalation) -> bool:
     """Whether the escalation's Slack message is posted or on its way."""
     return await OutboxItem.filter(escalation=escalation, kind=outbox.POST_ESCALATION).using_db(conn).exists()
+
+
+def _vote_json(vote: Vote) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "user": vote.user_id,
+        "function": vote.function,
+        "choice": vote.choice,
+        "reason": vote.reason,
+    }
+    if vote.conditions:
+        entry["conditions"] = vote.conditions
+    if vote.approved_amount is not None:
+        entry["approved_amount"] = format(vote.approved_amount.normalize(), "f")
+    return entry
+
+
+def _approvers_terms(votes: list[Vote], requested: Decimal | None) -> tuple[str | None, Decimal | None]:
+    """Every approver's conditions bind the agent, and the lowest amount any approver allowed."""
+    approvers = [v for v in votes if v.choice == "approve"]
+    conditions = [f"{v.user_id} ({v.function}): {v.conditions}" for v in approvers if v.conditions]
+    amounts = [v.approved_amount for v in approvers if v.approved_amount is not None]
+    return ("\n".join(conditions) or None), (min(amounts) if amounts else requested)
 
 
 def _actor_type(decided_by: str) -> str:

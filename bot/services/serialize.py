@@ -63,10 +63,23 @@ def escalation_json(
         "deadline": _time(escalation.deadline),
         "created_at": _time(escalation.created_at),
         "decision": decision_json(decision) if decision else None,
+        "execution": escalation.execution,
+        "version": escalation.version,
         "context": escalation.context,
         "links": escalation.links,
         "run_id": escalation.run_id,
         "call_id": escalation.call_id,
+        **(_incident_json(escalation) if escalation.kind == "incident" else {}),
+    }
+
+
+def _incident_json(escalation: Escalation) -> dict[str, Any]:
+    return {
+        "owner": escalation.owner_user_id,
+        "acknowledged_at": _time(escalation.acknowledged_at),
+        "resolved_at": _time(escalation.resolved_at),
+        "resolution": escalation.resolution,
+        "related": escalation.related,
     }
 
 

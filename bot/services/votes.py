@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 
 from bot.db import transaction
 from bot.errors import EscalationClosed, Invalid, NotAMember, NotFound
@@ -11,9 +12,20 @@ from bot.governance.rules import Choice, Elector, Rule, Verdict, evaluate
 from bot.runtime import Runtime
 from bot.services import audit, decisions, outbox
 from bot.services.serialize import vote_choices
+from bot.slack.text import money
 from models import Escalation, Vote
 
-MAX_REASON = 2000
+MAX_TEXT = 2000
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """One member's vote as they cast it: a choice, and what they said with it."""
+
+    choice: Choice
+    reason: str | None = None
+    conditions: str | None = None
+    approved_amount: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -33,48 +45,78 @@ def elector_of(escalation: Escalation, user: str) -> Elector:
     raise NotAMember("You are not on this council, so you cannot vote on this escalation.")
 
 
-async def check_can_vote(*, public_id: str, user: str) -> Escalation:
-    """Refuse early (before a modal opens) a user who could not vote on this escalation."""
-    escalation = await Escalation.filter(public_id=public_id).first()
+def _open_for(escalation: Escalation | None, public_id: str, user: str) -> tuple[Escalation, Elector]:
     if escalation is None:
         raise NotFound(f"There is no escalation {public_id}.")
-    elector_of(escalation, user)
+    elector = elector_of(escalation, user)
     if escalation.status != "pending":
         raise EscalationClosed(f"This escalation is already {escalation.status}; votes are closed.")
+    return escalation, elector
+
+
+async def check_can_vote(*, public_id: str, user: str) -> Escalation:
+    """Refuse early (before a modal opens) a user who could not vote on this escalation."""
+    escalation, _ = _open_for(await Escalation.filter(public_id=public_id).first(), public_id, user)
     return escalation
 
 
-async def cast(rt: Runtime, *, public_id: str, user: str, choice: Choice, reason: str | None) -> VoteResult:
+def parse_amount(text: str | None) -> Decimal | None:
+    """Read an amount typed into a modal ('900', '1,250.50'); empty means none."""
+    cleaned = (text or "").replace(",", "").strip()
+    if not cleaned:
+        return None
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        raise Invalid("Enter a number, like 900 or 900.50.", details={"field": "approved_amount"}) from None
+    if not amount.is_finite() or amount <= 0:
+        raise Invalid("Enter an amount above zero.", details={"field": "approved_amount"})
+    return amount
+
+
+def _checked(ballot: Ballot, escalation: Escalation) -> Ballot:
+    reason = (ballot.reason or "").strip() or None
+    conditions = (ballot.conditions or "").strip() or None
+    if ballot.choice == Choice.REJECT and reason is None:
+        raise Invalid("A rejection needs a reason.", details={"field": "reason"})
+    for name, text in (("reason", reason), ("conditions", conditions)):
+        if text is not None and len(text) > MAX_TEXT:
+            raise Invalid(f"Keep the {name} under {MAX_TEXT} characters.", details={"field": name})
+    if (conditions or ballot.approved_amount is not None) and ballot.choice != Choice.APPROVE:
+        raise Invalid("Only an approval can carry conditions.", details={"field": "conditions"})
+    amount = ballot.approved_amount
+    if amount is not None:
+        if escalation.amount is None:
+            raise Invalid("This escalation has no amount to lower.", details={"field": "approved_amount"})
+        if amount > escalation.amount:
+            limit = money(escalation.amount, escalation.currency)
+            raise Invalid(
+                f"The approved amount cannot exceed the {limit} requested.",
+                details={"field": "approved_amount"},
+            )
+    return Ballot(ballot.choice, reason, conditions, amount)
+
+
+async def cast(rt: Runtime, *, public_id: str, user: str, ballot: Ballot) -> VoteResult:
     """Record or change a member's vote; close the escalation if the rule is now decided."""
-    reason = (reason or "").strip() or None
-    if choice == Choice.REJECT and reason is None:
-        raise Invalid("A rejection needs a reason.")
-    if reason is not None and len(reason) > MAX_REASON:
-        raise Invalid(f"Keep the reason under {MAX_REASON} characters.")
     async with transaction() as conn:
         # Row lock on PostgreSQL: votes on one escalation are evaluated one after another.
-        escalation = await Escalation.filter(public_id=public_id).select_for_update().using_db(conn).first()
-        if escalation is None:
-            raise NotFound(f"There is no escalation {public_id}.")
-        elector = elector_of(escalation, user)
-        if escalation.status != "pending":
-            raise EscalationClosed(f"This escalation is already {escalation.status}; votes are closed.")
+        found = await Escalation.filter(public_id=public_id).select_for_update().using_db(conn).first()
+        escalation, elector = _open_for(found, public_id, user)
+        ballot = _checked(ballot, escalation)
+        values = {
+            "choice": ballot.choice.value,
+            "reason": ballot.reason,
+            "conditions": ballot.conditions,
+            "approved_amount": ballot.approved_amount,
+        }
         previous = await Vote.filter(escalation=escalation, user_id=user).using_db(conn).first()
         if previous is None:
             await Vote.create(
-                using_db=conn,
-                escalation=escalation,
-                user_id=user,
-                function=elector.function,
-                choice=choice.value,
-                reason=reason,
+                using_db=conn, escalation=escalation, user_id=user, function=elector.function, **values
             )
         else:
-            await (
-                Vote.filter(id=previous.id)
-                .using_db(conn)
-                .update(choice=choice.value, reason=reason, updated_at=datetime.now(UTC))
-            )
+            await Vote.filter(id=previous.id).using_db(conn).update(**values, updated_at=datetime.now(UTC))
         await audit.record(
             conn,
             actor_type="member",
@@ -82,9 +124,14 @@ async def cast(rt: Runtime, *, public_id: str, user: str, choice: Choice, reason
             action="vote.changed" if previous else "vote.cast",
             subject=public_id,
             payload={
-                "choice": choice.value,
-                "reason": reason,
-                "previous": {"choice": previous.choice, "reason": previous.reason} if previous else None,
+                **values,
+                "previous": {
+                    "choice": previous.choice,
+                    "reason": previous.reason,
+                    "conditions": previous.conditions,
+                }
+                if previous
+                else None,
             },
         )
         # In the order each current vote was cast: the `single` rule is decided by the first one.

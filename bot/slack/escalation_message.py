@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,66 +18,34 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.slack import ids
+from bot.slack.escalation_view import CHOICE_LABEL, KIND_LABEL, OUTCOME_LINE, EscalationView, VoteLine
 from bot.slack.text import clip, escape, link, mention, money, safe
 
-OUTCOME_LINE = {
-    "approved": ":white_check_mark: *Approved*",
-    "rejected": ":x: *Rejected*",
-    "expired": ":hourglass: *Expired*",
-    "withdrawn": ":leftwards_arrow_with_hook: *Withdrawn by the agent*",
-}
 FINAL_HEADER = {
     "approved": ("✅", "Approved"),
     "rejected": ("❌", "Rejected"),
     "expired": ("⌛", "Expired"),
     "withdrawn": ("↩️", "Withdrawn"),
+    "acknowledged": ("🚨", "Incident (owned)"),
+    "resolved": ("✅", "Incident resolved"),
 }
-CHOICE_LABEL = {"approve": "Approve", "reject": "Reject", "abstain": "Abstain", "recuse": "Recuse"}
-KIND_LABEL = {"approval": "Approval needed", "incident": "Incident", "notice": "Notice"}
 
 
-@dataclass(frozen=True)
-class VoteLine:
-    user: str
-    function: str
-    choice: str
-    reason: str | None
+def _mrkdwn(text: str, limit: int = 3000) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=clip(text, limit)))
 
 
-@dataclass(frozen=True)
-class EscalationView:
-    """Everything the message shows, read from the database by the delivery worker."""
-
-    public_id: str
-    kind: str
-    status: str
-    title: str
-    summary: str
-    agent: str
-    owner: str
-    amount: Decimal | None = None
-    currency: str | None = None
-    action_type: str | None = None
-    target: str | None = None
-    risk: str | None = None
-    category: str | None = None
-    context: dict[str, Any] = field(default_factory=dict)
-    links: list[dict[str, str]] = field(default_factory=list)
-    deadline: datetime | None = None
-    rule: str | None = None
-    policy: str | None = None
-    electorate: list[str] = field(default_factory=list)
-    votes: list[VoteLine] = field(default_factory=list)
-    outcome: str | None = None
-    decided_by: str | None = None
-    reasons: list[str] = field(default_factory=list)
+def _note(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=clip(text, 3000))])
 
 
 def fallback_text(view: EscalationView) -> str:
     """The notification text (also what screen readers and old clients show)."""
-    head = KIND_LABEL.get(view.kind, "Escalation")
-    if view.outcome:
-        head = view.outcome.capitalize()
+    head = (
+        FINAL_HEADER[view.status][1]
+        if view.status in FINAL_HEADER
+        else KIND_LABEL.get(view.kind, "Escalation")
+    )
     amount = f" ({money(view.amount, view.currency)})" if view.amount is not None else ""
     return f"{head}: {safe(view.title, 200)}{amount} from {escape(view.agent)}"
 
@@ -98,15 +64,15 @@ def _facts(view: EscalationView) -> SectionBlock:
     if view.amount is not None:
         facts.append(f"*Amount*\n{money(view.amount, view.currency)}")
     if view.action_type or view.target:
-        what = " → ".join(safe(part, 200) for part in (view.action_type, view.target) if part)
-        facts.append(f"*Action*\n{what}")
+        facts.append(
+            "*Action*\n" + " → ".join(safe(part, 200) for part in (view.action_type, view.target) if part)
+        )
     if view.risk:
         facts.append(f"*Risk*\n{escape(view.risk)}")
     if view.category:
         facts.append(f"*Category*\n{safe(view.category, 100)}")
     if view.deadline and view.status == "pending":
-        stamp = int(view.deadline.timestamp())
-        plain = view.deadline.strftime("%Y-%m-%d %H:%M UTC")
+        stamp, plain = int(view.deadline.timestamp()), view.deadline.strftime("%Y-%m-%d %H:%M UTC")
         facts.append(f"*Deadline*\n<!date^{stamp}^{{date_short_pretty}} {{time}}|{plain}>")
     if view.rule:
         facts.append(f"*Rule*\n{escape(view.rule)}")
@@ -121,73 +87,119 @@ def _context_text(context: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def vote_line(vote: VoteLine, currency: str | None) -> str:
+    """One member's vote as the channel reads it, with their reason or conditions."""
+    text = f"{mention(vote.user)} ({escape(vote.function)}): *{CHOICE_LABEL.get(vote.choice, vote.choice)}*"
+    if vote.conditions:
+        text += f" with conditions — {safe(vote.conditions, 300)}"
+    if vote.approved_amount is not None:
+        text += f" (up to {money(vote.approved_amount, currency)})"
+    if vote.reason:
+        text += f" — {safe(vote.reason, 300)}"
+    return text
+
+
 def _votes(view: EscalationView) -> list[Block]:
-    counts = {choice: 0 for choice in CHOICE_LABEL}
+    counts = dict.fromkeys(CHOICE_LABEL, 0)
     for vote in view.votes:
         counts[vote.choice] = counts.get(vote.choice, 0) + 1
     waiting = max(len(view.electorate) - len(view.votes), 0)
     summary = " · ".join(f"{CHOICE_LABEL[c]} {n}" for c, n in counts.items() if n or c != "recuse")
-    blocks: list[Block] = [
-        ContextBlock(elements=[MarkdownTextObject(text=f"*Tally* {summary} · Waiting {waiting}")])
-    ]
+    blocks: list[Block] = [_note(f"*Tally* {summary} · Waiting {waiting}")]
     if view.votes:
-        lines = []
-        for vote in view.votes:
-            because = f" — {safe(vote.reason, 300)}" if vote.reason else ""
-            label = CHOICE_LABEL.get(vote.choice, vote.choice)
-            lines.append(f"{mention(vote.user)} ({escape(vote.function)}): *{label}*{because}")
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip("\n".join(lines), 3000))))
+        blocks.append(_mrkdwn("\n".join(vote_line(v, view.currency) for v in view.votes)))
     return blocks
 
 
-def _buttons(view: EscalationView) -> ActionsBlock:
-    value = view.public_id
+def _buttons(public_id: str, *labels: tuple[str, str, str | None]) -> ActionsBlock:
     return ActionsBlock(
         block_id=ids.VOTE_ACTIONS_BLOCK,
         elements=[
-            ButtonElement(text="Approve", action_id=ids.APPROVE, value=value, style="primary"),
-            ButtonElement(text="Reject", action_id=ids.REJECT, value=value, style="danger"),
-            ButtonElement(text="Abstain", action_id=ids.ABSTAIN, value=value),
+            ButtonElement(text=text, action_id=action, value=public_id, style=style)
+            for text, action, style in labels
         ],
     )
+
+
+def outcome_text(view: EscalationView) -> str:
+    """The decision in one paragraph: outcome, who decided, why, and on what terms."""
+    line = OUTCOME_LINE.get(view.outcome or "", escape(view.outcome or ""))
+    text = f"{line} by {escape(view.decided_by or '')} — {'; '.join(escape(r) for r in view.reasons)}"
+    if view.approved_amount is not None and view.amount is not None and view.approved_amount < view.amount:
+        approved, asked = money(view.approved_amount, view.currency), money(view.amount, view.currency)
+        text += f"\n*Approved amount* {approved} (of {asked})"
+    if view.conditions:
+        text += f"\n*Conditions*\n{safe(view.conditions, 1500)}"
+    return text
+
+
+def _execution(execution: dict[str, Any], currency: str | None) -> str:
+    def shown(key: str) -> str:
+        value = execution.get(key)
+        return money(Decimal(value), currency) if value is not None else "—"
+
+    mark = ":white_check_mark:" if execution.get("within_approval") else ":rotating_light:"
+    text = (
+        f"{mark} *Executed* ({escape(str(execution.get('status')))}): proposed {shown('proposed_amount')} · "
+        f"approved {shown('approved_amount')} · executed {shown('executed_amount')}"
+    )
+    return text + (f"\n{escape(str(execution['breach']))}" if execution.get("breach") else "")
+
+
+def _approval(view: EscalationView) -> list[Block]:
+    blocks: list[Block] = [DividerBlock(), *_votes(view)]
+    if view.outcome:
+        blocks.append(_mrkdwn(outcome_text(view)))
+    elif view.status == "withdrawn":
+        why = f": {escape(view.resolution)}" if view.resolution else ""
+        blocks.append(_mrkdwn(f":leftwards_arrow_with_hook: *Withdrawn by the agent*{why}"))
+    elif view.status == "pending":
+        blocks.append(
+            _buttons(
+                view.public_id,
+                ("Approve", ids.APPROVE, "primary"),
+                ("Approve with conditions", ids.APPROVE_WITH_CONDITIONS, None),
+                ("Reject", ids.REJECT, "danger"),
+                ("Abstain", ids.ABSTAIN, None),
+                ("Recuse", ids.RECUSE, None),
+            )
+        )
+    if view.execution:
+        blocks.append(_mrkdwn(_execution(view.execution, view.currency)))
+    return blocks
+
+
+def _incident(view: EscalationView) -> list[Block]:
+    owner = f"Owner: {mention(view.incident_owner)}" if view.incident_owner else "*No owner yet* — take it."
+    blocks: list[Block] = [DividerBlock(), _mrkdwn(owner)]
+    if view.status == "resolved":
+        blocks.append(_mrkdwn(f":white_check_mark: *Resolved* — {safe(view.resolution or '', 2500)}"))
+    else:
+        labels = [("Take ownership", ids.TAKE_OWNERSHIP, "primary")] if view.status == "open" else []
+        blocks.append(_buttons(view.public_id, *labels, ("Resolve", ids.RESOLVE, None)))
+    return blocks
 
 
 def render(view: EscalationView) -> tuple[str, list[dict[str, Any]]]:
     """Return the message's fallback text and blocks."""
     blocks: list[Block] = [_header(view), _facts(view)]
     if view.summary:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=safe(view.summary, 2900))))
+        blocks.append(_mrkdwn(safe(view.summary, 2900)))
     if view.context:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(_context_text(view.context), 2900))))
+        blocks.append(_mrkdwn(_context_text(view.context), 2900))
     if view.links:
-        shown = " · ".join(link(item["url"], item["title"]) for item in view.links[:10])
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(shown, 2900))]))
+        blocks.append(_note(" · ".join(link(item["url"], item["title"]) for item in view.links[:10])))
     if view.kind == "approval":
-        blocks.append(DividerBlock())
-        blocks.extend(_votes(view))
-        if view.outcome:
-            reasons = "; ".join(escape(r) for r in view.reasons)
-            line = OUTCOME_LINE.get(view.outcome, escape(view.outcome))
-            blocks.append(
-                SectionBlock(
-                    text=MarkdownTextObject(
-                        text=clip(f"{line} by {escape(view.decided_by or '')} — {reasons}", 3000)
-                    )
-                )
-            )
-        elif view.status == "pending":
-            blocks.append(_buttons(view))
-    footer = f"`{view.public_id}`" + (f" · policy {escape(view.policy)}" if view.policy else "")
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]))
+        blocks.extend(_approval(view))
+    elif view.kind == "incident":
+        blocks.extend(_incident(view))
+    footer = f"`{view.public_id}`" + (f" · v{view.version}" if view.version > 1 else "")
+    footer += f" · {escape(view.route_reason)}" if view.route_reason else ""
+    blocks.append(_note(footer))
     return fallback_text(view), [block.to_dict() for block in blocks]
 
 
 def decision_reply(view: EscalationView) -> str:
     """The thread reply that announces the decision and everyone's reasons."""
-    line = OUTCOME_LINE.get(view.outcome or "", escape(view.outcome or ""))
-    parts = [f"{line} — {'; '.join(escape(r) for r in view.reasons)}"]
-    for vote in view.votes:
-        because = f": {safe(vote.reason, 500)}" if vote.reason else ""
-        label = CHOICE_LABEL.get(vote.choice, vote.choice)
-        parts.append(f"• {mention(vote.user)} ({escape(vote.function)}) {label}{because}")
+    parts = [outcome_text(view)] + [f"• {vote_line(v, view.currency)}" for v in view.votes]
     return clip("\n".join(parts), 3900)

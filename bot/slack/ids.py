@@ -14,3 +14,13 @@ VOTE_ACTIONS_BLOCK = "council_vote_actions"
 REJECT_MODAL = "council_reject_modal"
 REASON_BLOCK = "council_reason"
 REASON_INPUT = "council_reason_input"
+
+CONDITIONS_MODAL = "council_conditions_modal"
+CONDITIONS_BLOCK = "council_conditions"
+CONDITIONS_INPUT = "council_conditions_input"
+AMOUNT_BLOCK = "council_amount"
+AMOUNT_INPUT = "council_amount_input"
+
+RESOLVE_MODAL = "council_resolve_modal"
+NOTES_BLOCK = "council_notes"
+NOTES_INPUT = "council_notes_input"

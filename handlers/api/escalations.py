@@ -7,8 +7,8 @@ import re
 from aiohttp import web
 
 from bot.errors import Invalid
-from bot.schemas import EscalationIn
-from bot.services import agents, escalations
+from bot.schemas import EscalationIn, EscalationPatch, ExecutionIn, WithdrawIn
+from bot.services import agents, amendments, escalations, execution
 from bot.services.serialize import load_escalation_json
 from handlers.api.body import read_json, validate
 from handlers.keys import RUNTIME
@@ -38,6 +38,33 @@ async def get_escalation(request: web.Request) -> web.Response:
     public_id = request.match_info["id"]
     escalation = await escalations.wait_for_decision(
         request.app[RUNTIME], agent=agent, public_id=public_id, seconds=wait
+    )
+    return web.json_response(await load_escalation_json(escalation))
+
+
+async def amend_escalation(request: web.Request) -> web.Response:
+    agent = await agents.authenticate(request.headers.get("Authorization"))
+    patch = validate(EscalationPatch, await read_json(request))
+    escalation = await amendments.amend(
+        request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], patch=patch
+    )
+    return web.json_response(await load_escalation_json(escalation))
+
+
+async def withdraw_escalation(request: web.Request) -> web.Response:
+    agent = await agents.authenticate(request.headers.get("Authorization"))
+    body = validate(WithdrawIn, await read_json(request)) if request.body_exists else WithdrawIn()
+    escalation = await amendments.withdraw(
+        request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], body=body
+    )
+    return web.json_response(await load_escalation_json(escalation))
+
+
+async def report_execution(request: web.Request) -> web.Response:
+    agent = await agents.authenticate(request.headers.get("Authorization"))
+    body = validate(ExecutionIn, await read_json(request))
+    escalation = await execution.report(
+        request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], body=body
     )
     return web.json_response(await load_escalation_json(escalation))
 

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
 from bot.slack import ids
-from handlers.slack import commands, errors, votes
+from handlers.slack import commands, errors, incidents, votes
 from handlers.slack.errors import guarded
 
 
@@ -24,6 +24,12 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     app.action(ids.APPROVE)(guarded(votes.approve))
     app.action(ids.REJECT)(guarded(votes.reject))
     app.action(ids.ABSTAIN)(guarded(votes.abstain))
+    app.action(ids.RECUSE)(guarded(votes.recuse))
+    app.action(ids.APPROVE_WITH_CONDITIONS)(guarded(votes.approve_with_conditions))
     app.view(ids.REJECT_MODAL)(guarded(votes.reject_submitted))
+    app.view(ids.CONDITIONS_MODAL)(guarded(votes.conditions_submitted))
+    app.action(ids.TAKE_OWNERSHIP)(guarded(incidents.take_ownership))
+    app.action(ids.RESOLVE)(guarded(incidents.resolve))
+    app.view(ids.RESOLVE_MODAL)(guarded(incidents.resolve_submitted))
     app.command("/council")(guarded(commands.council))
     app.error(errors.on_error)

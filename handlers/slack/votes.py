@@ -1,4 +1,4 @@
-"""Vote buttons and the reject modal: ack at once, call one service, answer the voter."""
+"""Vote buttons and vote modals: ack at once, call one service, answer the voter."""
 
 from __future__ import annotations
 
@@ -12,34 +12,34 @@ from bot.errors import CouncilError
 from bot.governance.rules import Choice
 from bot.runtime import Runtime
 from bot.services import votes
+from bot.services.votes import Ballot
 from bot.slack import ids
-from bot.slack.reject_modal import reject_modal
+from bot.slack.vote_modals import conditions_modal, reject_modal
 
-CONFIRM = {
+LABEL = {
     Choice.APPROVE: "Approve",
     Choice.REJECT: "Reject",
     Choice.ABSTAIN: "Abstain",
     Choice.RECUSE: "Recuse",
 }
+# Which modal block shows a service error about which field.
+FIELD_BLOCK = {
+    "reason": ids.REASON_BLOCK,
+    "conditions": ids.CONDITIONS_BLOCK,
+    "approved_amount": ids.AMOUNT_BLOCK,
+}
 
 
-async def _vote(
-    choice: Choice,
-    body: dict[str, Any],
-    context: dict[str, Any],
-    respond: AsyncRespond,
-    reason: str | None = None,
+async def _click(
+    choice: Choice, body: dict[str, Any], context: dict[str, Any], respond: AsyncRespond
 ) -> None:
     rt: Runtime = context["runtime"]
     public_id = body["actions"][0]["value"]
-    result = await votes.cast(rt, public_id=public_id, user=body["user"]["id"], choice=choice, reason=reason)
-    changed = (
-        f" (was {result.changed_from.capitalize()})"
-        if result.changed_from and result.changed_from != choice
-        else ""
-    )
+    result = await votes.cast(rt, public_id=public_id, user=body["user"]["id"], ballot=Ballot(choice))
+    was = result.changed_from
+    changed = f" (was {was.capitalize()})" if was and was != choice else ""
     await respond(
-        text=f"Your vote on `{public_id}`: *{CONFIRM[choice]}*{changed}.",
+        text=f"Your vote on `{public_id}`: *{LABEL[choice]}*{changed}.",
         response_type="ephemeral",
         replace_original=False,
     )
@@ -49,14 +49,19 @@ async def approve(
     ack: AsyncAck, body: dict[str, Any], context: dict[str, Any], respond: AsyncRespond
 ) -> None:
     await ack()
-    await _vote(Choice.APPROVE, body, context, respond)
+    await _click(Choice.APPROVE, body, context, respond)
 
 
 async def abstain(
     ack: AsyncAck, body: dict[str, Any], context: dict[str, Any], respond: AsyncRespond
 ) -> None:
     await ack()
-    await _vote(Choice.ABSTAIN, body, context, respond)
+    await _click(Choice.ABSTAIN, body, context, respond)
+
+
+async def recuse(ack: AsyncAck, body: dict[str, Any], context: dict[str, Any], respond: AsyncRespond) -> None:
+    await ack()
+    await _click(Choice.RECUSE, body, context, respond)
 
 
 async def reject(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -69,24 +74,63 @@ async def reject(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) ->
     )
 
 
+async def approve_with_conditions(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    """Open the modal for conditions and an optional lower amount."""
+    await ack()
+    escalation = await votes.check_can_vote(public_id=body["actions"][0]["value"], user=body["user"]["id"])
+    view = conditions_modal(
+        public_id=escalation.public_id,
+        title=escalation.title,
+        amount=escalation.amount,
+        currency=escalation.currency,
+    )
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def _value(view: dict[str, Any], block: str, action: str) -> str:
+    return str(view["state"]["values"].get(block, {}).get(action, {}).get("value") or "")
+
+
+async def _submit(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: dict[str, Any],
+    ballot: Ballot,
+    fallback_block: str,
+) -> None:
+    """Count the modal's vote, or keep the modal open with the problem next to its field."""
+    try:
+        await votes.cast(
+            context["runtime"], public_id=view["private_metadata"], user=body["user"]["id"], ballot=ballot
+        )
+    except CouncilError as error:
+        field = error.details.get("field") if isinstance(error.details, dict) else None
+        await ack(
+            response_action="errors", errors={FIELD_BLOCK.get(field or "", fallback_block): error.message}
+        )
+        return
+    await ack()
+
+
 async def reject_submitted(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: dict[str, Any]
 ) -> None:
-    """Count the rejection with its reason, or keep the modal open with the problem shown."""
-    rt: Runtime = context["runtime"]
-    reason = view["state"]["values"].get(ids.REASON_BLOCK, {}).get(ids.REASON_INPUT, {}).get("value") or ""
-    if not reason.strip():
-        await ack(response_action="errors", errors={ids.REASON_BLOCK: "Say why you reject it."})
+    reason = _value(view, ids.REASON_BLOCK, ids.REASON_INPUT)
+    await _submit(ack, body, view, context, Ballot(Choice.REJECT, reason=reason), ids.REASON_BLOCK)
+
+
+async def conditions_submitted(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: dict[str, Any]
+) -> None:
+    conditions = _value(view, ids.CONDITIONS_BLOCK, ids.CONDITIONS_INPUT)
+    if not conditions.strip():
+        await ack(response_action="errors", errors={ids.CONDITIONS_BLOCK: "Say what the agent must do."})
         return
     try:
-        await votes.cast(
-            rt,
-            public_id=view["private_metadata"],
-            user=body["user"]["id"],
-            choice=Choice.REJECT,
-            reason=reason,
-        )
+        amount = votes.parse_amount(_value(view, ids.AMOUNT_BLOCK, ids.AMOUNT_INPUT))
     except CouncilError as error:
-        await ack(response_action="errors", errors={ids.REASON_BLOCK: error.message[:150]})
+        await ack(response_action="errors", errors={ids.AMOUNT_BLOCK: error.message})
         return
-    await ack()
+    ballot = Ballot(Choice.APPROVE, conditions=conditions, approved_amount=amount)
+    await _submit(ack, body, view, context, ballot, ids.CONDITIONS_BLOCK)

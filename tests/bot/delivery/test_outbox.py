@@ -18,6 +18,7 @@ from bot.runtime import Runtime
 from bot.schemas import EscalationIn
 from bot.services import agents, escalations, votes
 from bot.services.agents import Credentials
+from bot.services.votes import Ballot
 from bot.settings import Settings
 from models import Escalation, OutboxItem
 from tests.fakeslack import FakeSlack
@@ -120,7 +121,9 @@ async def test_callback_is_retried_with_the_same_event_id_until_2xx(
     escalation = await _escalate(rt, credentials, callback_url=sink.url)
     await worker.deliver_due()
     for user in ("U0TECH001", "U0FIN0001"):
-        await votes.cast(rt, public_id=escalation.public_id, user=user, choice=Choice.APPROVE, reason=None)
+        await votes.cast(
+            rt, public_id=escalation.public_id, user=user, ballot=Ballot(Choice.APPROVE, reason=None)
+        )
     for _ in range(3):
         await worker.deliver_due()
         await _time_passes()
@@ -146,7 +149,7 @@ async def test_callback_to_a_refused_address_is_parked_not_sent(
         )
         for user in ("U0TECH001", "U0FIN0001"):
             await votes.cast(
-                rt, public_id=escalation.public_id, user=user, choice=Choice.APPROVE, reason=None
+                rt, public_id=escalation.public_id, user=user, ballot=Ballot(Choice.APPROVE, reason=None)
             )
         await guarded.deliver_due()
     row = await OutboxItem.get(escalation=escalation, kind="agent.callback")

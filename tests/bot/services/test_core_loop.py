@@ -10,6 +10,7 @@ from bot.runtime import Runtime
 from bot.schemas import EscalationIn
 from bot.services import agents, audit, escalations, votes
 from bot.services.agents import Credentials
+from bot.services.votes import Ballot
 from models import AuditEvent, Decision, OutboxItem, Vote
 
 REFUND = {
@@ -44,11 +45,14 @@ async def test_majority_closes_early_and_queues_update_reply_and_callback(
 ) -> None:
     escalation, _ = await _open(rt, credentials)
     first = await votes.cast(
-        rt, public_id=escalation.public_id, user="U0TECH001", choice=Choice.APPROVE, reason=None
+        rt, public_id=escalation.public_id, user="U0TECH001", ballot=Ballot(Choice.APPROVE, reason=None)
     )
     assert not first.verdict.decided
     second = await votes.cast(
-        rt, public_id=escalation.public_id, user="U0FIN0001", choice=Choice.APPROVE, reason="within policy"
+        rt,
+        public_id=escalation.public_id,
+        user="U0FIN0001",
+        ballot=Ballot(Choice.APPROVE, reason="within policy"),
     )
     assert second.verdict.decided and second.verdict.outcome == "approved"
     decision = await Decision.get(escalation_id=escalation.id)
@@ -66,7 +70,7 @@ async def test_majority_closes_early_and_queues_update_reply_and_callback(
     assert callback.payload["body"]["escalation"]["decision"]["outcome"] == "approved"
     with pytest.raises(EscalationClosed):
         await votes.cast(
-            rt, public_id=escalation.public_id, user="U0PEOPLE1", choice=Choice.REJECT, reason="late"
+            rt, public_id=escalation.public_id, user="U0PEOPLE1", ballot=Ballot(Choice.REJECT, reason="late")
         )
 
 
@@ -74,9 +78,11 @@ async def test_a_vote_can_change_until_close_and_one_row_per_member(
     rt: Runtime, credentials: Credentials
 ) -> None:
     escalation, _ = await _open(rt, credentials)
-    await votes.cast(rt, public_id=escalation.public_id, user="U0TECH001", choice=Choice.APPROVE, reason=None)
+    await votes.cast(
+        rt, public_id=escalation.public_id, user="U0TECH001", ballot=Ballot(Choice.APPROVE, reason=None)
+    )
     changed = await votes.cast(
-        rt, public_id=escalation.public_id, user="U0TECH001", choice=Choice.ABSTAIN, reason=None
+        rt, public_id=escalation.public_id, user="U0TECH001", ballot=Ballot(Choice.ABSTAIN, reason=None)
     )
     assert changed.changed_from == "approve"
     assert await Vote.filter(escalation=escalation).count() == 1
@@ -88,11 +94,11 @@ async def test_outsider_and_reasonless_reject_record_nothing(rt: Runtime, creden
     escalation, _ = await _open(rt, credentials)
     with pytest.raises(NotAMember):
         await votes.cast(
-            rt, public_id=escalation.public_id, user="U0STRANGER", choice=Choice.APPROVE, reason=None
+            rt, public_id=escalation.public_id, user="U0STRANGER", ballot=Ballot(Choice.APPROVE, reason=None)
         )
     with pytest.raises(Invalid):
         await votes.cast(
-            rt, public_id=escalation.public_id, user="U0TECH001", choice=Choice.REJECT, reason="  "
+            rt, public_id=escalation.public_id, user="U0TECH001", ballot=Ballot(Choice.REJECT, reason="  ")
         )
     assert await Vote.filter(escalation=escalation).count() == 0
 
@@ -114,7 +120,9 @@ async def test_paused_agent_is_refused(rt: Runtime, credentials: Credentials) ->
 
 async def test_audit_chain_verifies_and_detects_tampering(rt: Runtime, credentials: Credentials) -> None:
     escalation, _ = await _open(rt, credentials)
-    await votes.cast(rt, public_id=escalation.public_id, user="U0TECH001", choice=Choice.APPROVE, reason=None)
+    await votes.cast(
+        rt, public_id=escalation.public_id, user="U0TECH001", ballot=Ballot(Choice.APPROVE, reason=None)
+    )
     checked, broken = await audit.verify()
     assert broken is None and checked >= 4
     event = await AuditEvent.filter(action="vote.cast").get()

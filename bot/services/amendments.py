@@ -1,0 +1,129 @@
+"""An agent changes its mind while the council votes: amend (votes voided) or withdraw."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from bot.db import transaction
+from bot.errors import EscalationClosed, Invalid, NotFound
+from bot.governance.mandate import Limits, money
+from bot.runtime import Runtime
+from bot.schemas import EscalationPatch, WithdrawIn
+from bot.services import audit, outbox
+from bot.slack.text import escape, mention
+from models import Agent, Escalation, Vote
+
+AMENDABLE = ("title", "summary", "category", "risk", "context", "links")
+
+
+async def _pending(conn: BaseDBAsyncClient, agent: Agent, public_id: str, doing: str) -> Escalation:
+    escalation = (
+        await Escalation.filter(public_id=public_id, agent=agent).select_for_update().using_db(conn).first()
+    )
+    if escalation is None:
+        raise NotFound(f"no escalation {public_id!r} for this agent")
+    if escalation.status != "pending":
+        raise EscalationClosed(f"cannot {doing} {public_id}: it is already {escalation.status}")
+    return escalation
+
+
+def _snapshot(escalation: Escalation) -> dict[str, Any]:
+    return {
+        **{name: getattr(escalation, name) for name in AMENDABLE},
+        "action": escalation.action,
+        "amount": str(escalation.amount) if escalation.amount is not None else None,
+        "version": escalation.version,
+    }
+
+
+async def _void_votes(conn: BaseDBAsyncClient, escalation: Escalation) -> list[dict[str, Any]]:
+    votes = await Vote.filter(escalation=escalation).using_db(conn).order_by("id")
+    voided = [{"user": v.user_id, "choice": v.choice, "reason": v.reason} for v in votes]
+    await Vote.filter(escalation=escalation).using_db(conn).delete()
+    return voided
+
+
+async def amend(rt: Runtime, *, agent: Agent, public_id: str, patch: EscalationPatch) -> Escalation:
+    """Change a pending escalation; votes cast so far are voided and the voters told."""
+    async with transaction() as conn:
+        escalation = await _pending(conn, agent, public_id, "amend")
+        before = _snapshot(escalation)
+        changes = patch.model_dump(mode="json", exclude_unset=True)
+        if "action" in changes:
+            action = patch.action.model_dump(mode="json", exclude_none=True) if patch.action else {}
+            escalation.action = action
+            escalation.amount = patch.action.amount if patch.action else None
+            escalation.currency = action.get("currency")
+            _check_cap(agent, escalation)
+        for name in AMENDABLE:
+            if name in changes:
+                setattr(escalation, name, changes[name])
+        escalation.version += 1
+        await escalation.save(using_db=conn)
+        voided = await _void_votes(conn, escalation)
+        await audit.record(
+            conn,
+            actor_type="agent",
+            actor_id=agent.name,
+            action="escalation.amended",
+            subject=public_id,
+            payload={"before": before, "after": _snapshot(escalation), "voided_votes": voided},
+        )
+        await outbox.enqueue(conn, outbox.UPDATE_ESCALATION, escalation=escalation)
+        told = ", ".join(mention(v["user"]) for v in voided)
+        changed = ", ".join(changes)
+        text = f":pencil2: The agent amended this escalation (version {escalation.version}): {changed}."
+        text += f" Votes voided — {told}, please vote again." if voided else " No votes had been cast."
+        await outbox.enqueue(conn, outbox.THREAD_REPLY, escalation=escalation, payload={"text": text})
+    rt.after_commit()
+    return escalation
+
+
+def _check_cap(agent: Agent, escalation: Escalation) -> None:
+    cap = Limits.from_json(agent.limits).max_amount
+    if cap is not None and escalation.amount is not None and escalation.amount > cap:
+        raise Invalid(
+            f"amount {money(escalation.amount, escalation.currency)} is over {agent.name}'s hard cap of "
+            f"{money(cap, escalation.currency)}",
+            details=[{"field": "action.amount", "message": "over the agent's hard cap"}],
+        )
+
+
+async def withdraw(rt: Runtime, *, agent: Agent, public_id: str, body: WithdrawIn) -> Escalation:
+    """Close a pending escalation as withdrawn; buttons go, voters are told."""
+    async with transaction() as conn:
+        escalation = await _pending(conn, agent, public_id, "withdraw")
+        reason = (body.reason or "").strip() or None
+        await (
+            Escalation.filter(id=escalation.id)
+            .using_db(conn)
+            .update(status="withdrawn", resolution=reason, resolved_at=datetime.now(UTC))
+        )
+        escalation.status, escalation.resolution = "withdrawn", reason
+        voters = await Vote.filter(escalation=escalation).using_db(conn).values_list("user_id", flat=True)
+        await audit.record(
+            conn,
+            actor_type="agent",
+            actor_id=agent.name,
+            action="escalation.withdrawn",
+            subject=public_id,
+            payload={"reason": reason, "voters": list(voters)},
+        )
+        await outbox.enqueue(conn, outbox.UPDATE_ESCALATION, escalation=escalation)
+        because = f": {escape(reason)}" if reason else "."
+        told = (
+            f" Thanks {', '.join(mention(str(v)) for v in voters)} — no further vote is needed."
+            if voters
+            else ""
+        )
+        await outbox.enqueue(
+            conn,
+            outbox.THREAD_REPLY,
+            escalation=escalation,
+            payload={"text": f":leftwards_arrow_with_hook: Withdrawn by the agent{because}{told}"},
+        )
+    rt.after_commit(decided=public_id)
+    return escalation

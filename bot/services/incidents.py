@@ -1,0 +1,168 @@
+"""Incidents: opened by agents or by Council itself; a member takes ownership and resolves them."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from bot.db import transaction
+from bot.errors import EscalationClosed, Invalid, NotAMember, NotFound
+from bot.runtime import Runtime
+from bot.services import audit, outbox
+from bot.slack.text import escape, mention
+from models import Agent, Council, Escalation, Member
+
+
+async def open_for_breach(
+    conn: BaseDBAsyncClient, *, agent: Agent, escalation: Escalation, summary: str
+) -> Escalation:
+    """Open an incident in the council channel about an agent that exceeded its approval."""
+    council_id = escalation.council_id or agent.council_id
+    channel = escalation.channel_id
+    if channel is None and council_id is not None:
+        council = await Council.filter(id=council_id).using_db(conn).first()
+        channel = council.channel_id if council else None
+    incident = await Escalation.create(
+        using_db=conn,
+        public_id="esc_" + secrets.token_hex(10),
+        agent=agent,
+        request_hash="council",
+        kind="incident",
+        title=f"{agent.name} exceeded its approval: {summary}"[:200],
+        summary=(
+            f"{agent.name} (owner {agent.owner_user_id}) reported an execution of {escalation.public_id} "
+            f"“{escalation.title}” beyond what was approved: {summary}. Council has paused {agent.name}; "
+            "an admin resumes it with `/council agent resume`."
+        ),
+        risk="high",
+        status="open",
+        council_id=council_id,
+        channel_id=channel,
+        route_reason="opened by Council: execution beyond approval",
+        related=escalation.public_id,
+        context={"escalation": escalation.public_id, "agent": agent.name, "owner": agent.owner_user_id},
+    )
+    await audit.record(
+        conn,
+        actor_type="system",
+        actor_id="execution-check",
+        action="incident.opened",
+        subject=incident.public_id,
+        payload={"about": escalation.public_id, "summary": summary},
+    )
+    await outbox.enqueue(conn, outbox.POST_ESCALATION, escalation=incident)
+    await outbox.enqueue(
+        conn,
+        outbox.DIRECT_MESSAGE,
+        escalation=incident,
+        payload={
+            "user": agent.owner_user_id,
+            "text": f":rotating_light: Your agent *{escape(agent.name)}* was paused: {escape(summary)} "
+            f"(`{escalation.public_id}`). Incident `{incident.public_id}` is open in the council channel.",
+        },
+    )
+    if escalation.channel_id:
+        await outbox.enqueue(
+            conn,
+            outbox.THREAD_REPLY,
+            escalation=escalation,
+            payload={
+                "text": f":rotating_light: Execution beyond approval: {escape(summary)}. "
+                f"{escape(agent.name)} is paused; incident `{incident.public_id}` opened."
+            },
+        )
+    return incident
+
+
+async def _council_member(conn: BaseDBAsyncClient, incident: Escalation, user: str) -> Member:
+    member = (
+        await Member.filter(council_id=incident.council_id, user_id=user, active=True).using_db(conn).first()
+    )
+    if member is None:
+        raise NotAMember("You are not on this council, so you cannot act on this incident.")
+    return member
+
+
+async def _incident(conn: BaseDBAsyncClient, public_id: str) -> Escalation:
+    incident = await Escalation.filter(public_id=public_id).select_for_update().using_db(conn).first()
+    if incident is None or incident.kind != "incident":
+        raise NotFound(f"There is no incident {public_id}.")
+    return incident
+
+
+async def take_ownership(rt: Runtime, *, public_id: str, user: str) -> Escalation:
+    """Make a council member the incident's owner."""
+    async with transaction() as conn:
+        incident = await _incident(conn, public_id)
+        await _council_member(conn, incident, user)
+        if incident.status == "resolved":
+            raise EscalationClosed("This incident is already resolved.")
+        previous = incident.owner_user_id
+        incident.owner_user_id, incident.status = user, "acknowledged"
+        incident.acknowledged_at = incident.acknowledged_at or datetime.now(UTC)
+        await incident.save(
+            using_db=conn, update_fields=["owner_user_id", "status", "acknowledged_at", "updated_at"]
+        )
+        await audit.record(
+            conn,
+            actor_type="member",
+            actor_id=user,
+            action="incident.owned",
+            subject=public_id,
+            payload={"previous_owner": previous},
+        )
+        await outbox.enqueue(conn, outbox.UPDATE_ESCALATION, escalation=incident)
+        await outbox.enqueue(
+            conn,
+            outbox.THREAD_REPLY,
+            escalation=incident,
+            payload={"text": f":raising_hand: {mention(user)} owns this incident."},
+        )
+    rt.after_commit()
+    return incident
+
+
+async def resolve(rt: Runtime, *, public_id: str, user: str, notes: str) -> Escalation:
+    """Resolve an incident with notes; its owner or a chair may do so."""
+    notes = notes.strip()
+    if not notes:
+        raise Invalid("Say how it was resolved.", details={"field": "notes"})
+    async with transaction() as conn:
+        incident = await _incident(conn, public_id)
+        member = await _council_member(conn, incident, user)
+        if incident.status == "resolved":
+            raise EscalationClosed("This incident is already resolved.")
+        if incident.owner_user_id not in (None, user) and member.role != "chair":
+            raise NotAMember(
+                f"Only the owner ({incident.owner_user_id}) or a chair can resolve this incident."
+            )
+        now = datetime.now(UTC)
+        await (
+            Escalation.filter(id=incident.id)
+            .using_db(conn)
+            .update(
+                status="resolved",
+                resolved_at=now,
+                resolution=notes[:4000],
+                owner_user_id=incident.owner_user_id or user,
+            )
+        )
+        await audit.record(
+            conn,
+            actor_type="member",
+            actor_id=user,
+            action="incident.resolved",
+            subject=public_id,
+            payload={"notes": notes},
+        )
+        await outbox.enqueue(conn, outbox.UPDATE_ESCALATION, escalation=incident)
+        await outbox.enqueue(
+            conn,
+            outbox.THREAD_REPLY,
+            escalation=incident,
+            payload={"text": f":white_check_mark: Resolved by {mention(user)}: {escape(notes[:2000])}"},
+        )
+    rt.after_commit()
+    return incident
