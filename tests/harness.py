@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -106,6 +107,13 @@ class Harness:
         ) as response:
             return response.status, await response.json()
 
+    async def api(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
+        """Call the agent API as this agent; return the status and JSON answer."""
+        async with self.http.request(
+            method, f"{self.url}/api/v1{path}", json=body, headers=self.auth()
+        ) as response:
+            return response.status, await response.json()
+
     async def slack(self, body: str, *, headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
         """POST a Slack request to /slack/events, signed as Slack signs it unless headers are given."""
         sent = headers if headers is not None else signed_headers(SIGNING_SECRET, body)
@@ -114,11 +122,13 @@ class Harness:
             return response
 
     async def posted(self, public_id: str) -> Escalation:
-        """Wait until the escalation's message is in the channel; return the escalation."""
-        escalation = await Escalation.get(public_id=public_id)
-        await self.fake.wait_for(lambda: self.fake.messages("C0COUNCIL"))
-        await escalation.refresh_from_db()
-        return escalation
+        """Wait until the escalation's message is in its channel; return the escalation."""
+        for _ in range(500):
+            escalation = await Escalation.get(public_id=public_id)
+            if escalation.message_ts:
+                return escalation
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{public_id} was never posted\n{self.fake.dump()}")
 
     async def click(self, user: str, action_id: str, public_id: str) -> aiohttp.ClientResponse:
         escalation = await self.posted(public_id)
@@ -128,14 +138,22 @@ class Harness:
         return await self.slack(body)
 
     async def reject(self, user: str, public_id: str, reason: str) -> aiohttp.ClientResponse:
-        await self.click(user, ids.REJECT, public_id)
-        opened = await self.fake.wait_for(lambda: [v for v in self.fake.views if v.user == user])
+        return await self.through_modal(
+            user, ids.REJECT, public_id, {ids.REASON_BLOCK: {ids.REASON_INPUT: reason}}
+        )
+
+    async def through_modal(
+        self, user: str, action_id: str, public_id: str, values: dict[str, dict[str, str]]
+    ) -> aiohttp.ClientResponse:
+        """Click a button that opens a modal, fill it in and submit it, as Slack would."""
+        opened_before = len(self.fake.views)
+        await self.click(user, action_id, public_id)
+        opened = await self.fake.wait_for(
+            lambda: [v for v in self.fake.views[opened_before:] if v.user == user]
+        )
         view = opened[-1].view
         body = self.fake.view_submission_body(
-            user,
-            ids.REJECT_MODAL,
-            {ids.REASON_BLOCK: {ids.REASON_INPUT: reason}},
-            private_metadata=view["private_metadata"],
+            user, view["callback_id"], values, private_metadata=view["private_metadata"]
         )
         return await self.slack(body)
 
