@@ -38,7 +38,11 @@ agents:
 policies:
   - {name: small-refunds, match: {agent: refund-bot, category: refunds, amount_lt: 3000}, decide: approve}
   - {name: no-crypto, match: {category: crypto}, decide: reject}
-  - {name: contracts, match: {category: contracts}, council: legal-council, rule: {type: unanimous}, deadline: 2h}
+  - name: contracts
+    match: {category: contracts}
+    council: legal-council
+    rule: {type: unanimous}
+    deadline: 2h
   - {name: refunds, match: {category: refunds}, rule: {type: majority, quorum: 2}}
 defaults: {council: ai-council, rule: {type: single}, deadline: 8h}
 """
