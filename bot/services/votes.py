@@ -51,6 +51,9 @@ def _open_for(escalation: Escalation | None, public_id: str, user: str) -> tuple
     elector = elector_of(escalation, user)
     if escalation.status != "pending":
         raise EscalationClosed(f"This escalation is already {escalation.status}; votes are closed.")
+    if escalation.deadline is not None and escalation.deadline <= datetime.now(UTC):
+        # The sweep applies on_timeout shortly; until then no vote may slip in after the deadline.
+        raise EscalationClosed("The deadline has passed; votes are closed.")
     return escalation, elector
 
 

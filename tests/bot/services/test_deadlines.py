@@ -1,0 +1,122 @@
+"""Time: reminders go to those who have not voted; a deadline never approves silently."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.errors import EscalationClosed
+from bot.governance.rules import Choice
+from bot.runtime import Runtime
+from bot.schemas import EscalationIn
+from bot.services import agents, config, deadlines, escalations, votes
+from bot.services.votes import Ballot
+from models import Decision, Escalation, OutboxItem
+
+TIMED = """
+councils:
+  - name: ai-council
+    channel: C0COUNCIL
+    members:
+      - {user: U0PEOPLE1, function: people, role: chair}
+      - {user: U0TECH001, function: technology}
+      - {user: U0FIN0001, function: finance}
+agents:
+  - {name: refund-bot, owner: U0OWNER01, council: ai-council}
+policies:
+  - {name: reminded, match: {category: reminded}, rule: {type: majority}, deadline: 4h, remind: ["50%"]}
+  - {name: extended, match: {category: extended}, rule: {type: majority}, on_timeout: extend}
+  - {name: escalated, match: {category: escalated}, rule: {type: majority}, on_timeout: escalate}
+defaults: {council: ai-council}
+"""
+
+
+@pytest.fixture
+async def agent_key(database: str, rt: Runtime) -> str:
+    await config.apply_text(TIMED, source="council.yml")
+    return (
+        await agents.create(name="refund-bot", owner="U0OWNER01", council=None, server_key=rt.server_key)
+    ).api_key
+
+
+async def _open(rt: Runtime, key: str, category: str) -> Escalation:
+    agent = await agents.authenticate(f"Bearer {key}")
+    body = EscalationIn.model_validate(
+        {"kind": "approval", "title": "Refund", "category": category, "callback_url": "http://127.0.0.1:9/cb"}
+    )
+    escalation, _ = await escalations.create(rt, agent=agent, body=body, idempotency_key=None)
+    return escalation
+
+
+async def _age(escalation: Escalation, *, past_deadline: bool) -> None:
+    """Move the clock: shift the escalation's times back instead of waiting."""
+    shift = (
+        (escalation.deadline - escalation.created_at) + timedelta(seconds=1)
+        if past_deadline
+        else (escalation.deadline - escalation.created_at) / 2 + timedelta(seconds=1)
+    )
+    remind_at = [(datetime.fromisoformat(at) - shift).isoformat() for at in escalation.remind_at]
+    await Escalation.filter(id=escalation.id).update(
+        created_at=escalation.created_at - shift, deadline=escalation.deadline - shift, remind_at=remind_at
+    )
+
+
+async def _dms(escalation: Escalation) -> list[str]:
+    rows = await OutboxItem.filter(escalation=escalation, kind="slack.dm").order_by("id")
+    return [row.payload["user"] for row in rows]
+
+
+async def test_reminders_go_only_to_members_who_have_not_voted(rt: Runtime, agent_key: str) -> None:
+    escalation = await _open(rt, agent_key, "reminded")
+    await votes.cast(rt, public_id=escalation.public_id, user="U0TECH001", ballot=Ballot(Choice.APPROVE))
+    await deadlines.sweep(rt)
+    assert await _dms(escalation) == []
+    await _age(await Escalation.get(id=escalation.id), past_deadline=False)
+    await deadlines.sweep(rt)
+    await deadlines.sweep(rt)
+    assert await _dms(escalation) == ["U0PEOPLE1", "U0FIN0001"]
+
+
+async def test_timeout_rejects_and_tells_the_agent(rt: Runtime, agent_key: str) -> None:
+    escalation = await _open(rt, agent_key, "anything")
+    await _age(escalation, past_deadline=True)
+    await deadlines.sweep(rt)
+    await escalation.refresh_from_db()
+    decision = await Decision.get(escalation=escalation)
+    assert escalation.status == "expired"
+    assert (decision.outcome, decision.decided_by) == ("rejected", "timeout")
+    callback = await OutboxItem.get(escalation=escalation, kind="agent.callback")
+    assert callback.payload["body"]["escalation"]["status"] == "expired"
+
+
+async def test_extend_gives_one_more_period_then_rejects(rt: Runtime, agent_key: str) -> None:
+    escalation = await _open(rt, agent_key, "extended")
+    await _age(escalation, past_deadline=True)
+    await deadlines.sweep(rt)
+    await escalation.refresh_from_db()
+    assert escalation.status == "pending" and escalation.extended
+    assert escalation.deadline > datetime.now(UTC)
+    await _age(escalation, past_deadline=True)
+    await deadlines.sweep(rt)
+    await escalation.refresh_from_db()
+    assert escalation.status == "expired"
+
+
+async def test_escalate_tells_the_chair_and_the_owner(rt: Runtime, agent_key: str) -> None:
+    escalation = await _open(rt, agent_key, "escalated")
+    await _age(escalation, past_deadline=True)
+    await deadlines.sweep(rt)
+    await escalation.refresh_from_db()
+    assert escalation.status == "pending"
+    assert await _dms(escalation) == ["U0PEOPLE1", "U0OWNER01"]
+
+
+async def test_no_vote_slips_in_between_the_deadline_and_the_sweep(rt: Runtime, agent_key: str) -> None:
+    escalation = await _open(rt, agent_key, "anything")
+    await _age(escalation, past_deadline=True)
+    with pytest.raises(EscalationClosed, match="deadline has passed"):
+        await votes.cast(rt, public_id=escalation.public_id, user="U0TECH001", ballot=Ballot(Choice.APPROVE))
+    await deadlines.sweep(rt)
+    await escalation.refresh_from_db()
+    assert escalation.status == "expired"
