@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     HttpUrl,
@@ -27,25 +28,27 @@ Risk = Literal["low", "medium", "high", "critical"]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 
 
+def _not_bool(value: object) -> object:
+    # A bool is an int to Python; an amount of `true` is a bug in the agent, not 1.
+    if isinstance(value, bool):
+        raise ValueError("amount must be a number")
+    return value
+
+
+Amount = Annotated[
+    Decimal, BeforeValidator(_not_bool), Field(ge=0, max_digits=20, decimal_places=4, allow_inf_nan=False)
+]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class ActionIn(Strict):
     type: Line | None = None
-    amount: Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=4, allow_inf_nan=False)] | None = (
-        None
-    )
+    amount: Amount | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$", to_upper=True)] | None = None
     target: Line | None = None
-
-    @field_validator("amount", mode="before")
-    @classmethod
-    def _numeric(cls, value: object) -> object:
-        # A bool is an int to Python; an amount of `true` is a bug in the agent, not 1.
-        if isinstance(value, bool):
-            raise ValueError("amount must be a number")
-        return value
 
 
 class LinkIn(Strict):
@@ -147,16 +150,7 @@ class ExecutionIn(Strict):
     """The body of POST /api/v1/escalations/{id}/execution: what actually ran."""
 
     status: Literal["succeeded", "failed"] = "succeeded"
-    amount: Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=4, allow_inf_nan=False)] | None = (
-        None
-    )
+    amount: Amount | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$", to_upper=True)] | None = None
     details: Annotated[str, StringConstraints(max_length=4000)] = ""
     executed_at: AwareDatetime | None = None
-
-    @field_validator("amount", mode="before")
-    @classmethod
-    def _numeric(cls, value: object) -> object:
-        if isinstance(value, bool):
-            raise ValueError("amount must be a number")
-        return value

@@ -10,27 +10,7 @@ from bot.runtime import Runtime
 from bot.services import agents, config
 from bot.services.agents import Credentials
 from bot.settings import Settings
-
-COUNCIL_YML = """
-admins: [U0ADMIN01]
-councils:
-  - name: ai-council
-    channel: C0COUNCIL
-    timezone: Europe/Berlin
-    members:
-      - {user: U0PEOPLE1, function: people, role: chair}
-      - {user: U0TECH001, function: technology}
-      - {user: U0FIN0001, function: finance}
-agents:
-  - {name: refund-bot, owner: U0OWNER01, council: ai-council}
-policies:
-  - name: refunds
-    match: {kind: approval}
-    council: ai-council
-    rule: {type: majority, quorum: 2}
-    deadline: 4h
-defaults: {council: ai-council}
-"""
+from tests.harness import COUNCIL_YML
 
 
 @pytest.fixture
