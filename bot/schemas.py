@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.errors import Invalid
+
 MAX_BODY_BYTES = 64 * 1024
 MAX_CONTEXT_BYTES = 16 * 1024
 MAX_DEADLINE_SECONDS = 30 * 24 * 3600
@@ -102,13 +104,18 @@ class EscalationIn(Strict):
     def _one_deadline(self) -> EscalationIn:
         if self.deadline is not None and self.deadline_seconds is not None:
             raise ValueError("give deadline or deadline_seconds, not both")
-        if self.deadline is not None:
-            ahead = (self.deadline - datetime.now(UTC)).total_seconds()
-            if ahead < 60:
-                raise ValueError("deadline must be at least 60 seconds in the future")
-            if ahead > MAX_DEADLINE_SECONDS:
-                raise ValueError("deadline must be within 30 days")
         return self
+
+    def check_deadline(self) -> None:
+        """Refuse a deadline too close or too far; checked when opening, so a replay still answers."""
+        if self.deadline is None:
+            return
+        ahead = (self.deadline - datetime.now(UTC)).total_seconds()
+        if not 60 <= ahead <= MAX_DEADLINE_SECONDS:
+            raise Invalid(
+                "deadline must be between 60 seconds and 30 days from now",
+                details=[{"field": "deadline", "message": "out of range"}],
+            )
 
     @property
     def amount(self) -> Decimal | None:

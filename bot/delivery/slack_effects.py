@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.governance.rules import Rule
@@ -12,6 +15,8 @@ from bot.slack.escalation_view import EscalationView, VoteLine
 from models import Agent, Decision, Escalation, Vote
 
 METADATA_EVENT = "council_escalation"
+UNREADABLE = {"not_in_channel", "missing_scope", "channel_not_found"}
+log = logging.getLogger(__name__)
 
 
 class NotReady(Exception):
@@ -60,10 +65,33 @@ async def load_view(escalation: Escalation) -> EscalationView:
     )
 
 
+async def _history(client: AsyncWebClient, channel: str) -> list[dict[str, Any]] | None:
+    """Read the channel's recent messages; join a public channel first if need be; None if unreadable."""
+    for attempt in range(2):
+        try:
+            response = await client.conversations_history(
+                channel=channel, limit=200, include_all_metadata=True
+            )
+        except SlackApiError as error:
+            if attempt == 0 and error.response.get("error") == "not_in_channel":
+                with contextlib.suppress(SlackApiError):
+                    await client.conversations_join(channel=channel)
+                continue
+            if error.response.get("error") in UNREADABLE:
+                return None
+            raise
+        messages: list[dict[str, Any]] = response.get("messages", [])
+        return messages
+    return None
+
+
 async def _already_posted(client: AsyncWebClient, channel: str, public_id: str) -> str | None:
     """Find our own earlier post of this escalation (a retry after a lost answer)."""
-    response = await client.conversations_history(channel=channel, limit=200, include_all_metadata=True)
-    messages: list[dict[str, Any]] = response.get("messages", [])
+    messages = await _history(client, channel)
+    if messages is None:
+        # Cannot check (a private channel the bot cannot read): a rare duplicate beats a lost escalation.
+        log.warning("cannot read %s to check for an earlier post of %s; posting", channel, public_id)
+        return None
     for message in messages:
         metadata = message.get("metadata") or {}
         if (

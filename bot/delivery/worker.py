@@ -17,6 +17,8 @@ from models import Escalation, OutboxItem
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 25
+# Agents may be down for a while: their callbacks keep trying for about three days.
+MAX_CALLBACK_ATTEMPTS = 80
 MAX_BACKOFF = 3600
 CLAIM_SECONDS = 60
 # Slack errors that retrying cannot fix; the row is parked as dead for an admin to see.
@@ -135,7 +137,8 @@ class OutboxWorker:
         await OutboxItem.filter(id=row.id).update(status="done", done_at=datetime.now(UTC), locked_until=None)
 
     async def _retry(self, row: OutboxItem, error: str, *, delay: float, counts: bool = True) -> None:
-        if counts and row.attempts >= MAX_ATTEMPTS:
+        limit = MAX_CALLBACK_ATTEMPTS if row.kind == outbox.CALLBACK else MAX_ATTEMPTS
+        if counts and row.attempts >= limit:
             await self._fail(row, error)
             return
         log.warning("outbox %s %s: %s; retrying in %.0fs", row.id, row.kind, error, delay)

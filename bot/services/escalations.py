@@ -40,6 +40,7 @@ async def create(
         await callbacks.check_destination(
             body.callback_url, allow_private=rt.settings.council_allow_private_callbacks
         )
+    body.check_deadline()
     await intake.check_rate(agent)
     chosen = await route(
         agent=agent,

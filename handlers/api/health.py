@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from models import Escalation, OutboxItem
+
+log = logging.getLogger(__name__)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -14,8 +18,9 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     try:
         await Escalation.all().limit(1).values_list("id", flat=True)
-    except Exception as error:  # Any database failure means "not ready", said plainly.
-        return web.json_response({"status": "unavailable", "database": str(error)}, status=503)
+    except Exception:  # Any database failure means "not ready"; the detail goes to the log only.
+        log.exception("readiness check: database unavailable")
+        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
     return web.json_response({"status": "ready"})
 
 

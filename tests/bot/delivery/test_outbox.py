@@ -155,3 +155,33 @@ async def test_callback_to_a_refused_address_is_parked_not_sent(
     row = await OutboxItem.get(escalation=escalation, kind="agent.callback")
     assert row.status == "dead" and "refused address 127.0.0.1" in (row.last_error or "")
     assert sink.attempts == 0
+
+
+async def test_retry_joins_a_public_channel_to_check_its_history(
+    rt: Runtime, credentials: Credentials, worker: OutboxWorker, fake: FakeSlack
+) -> None:
+    escalation = await _escalate(rt, credentials)
+    await worker.deliver_due()
+    await Escalation.filter(id=escalation.id).update(message_ts=None)
+    await OutboxItem.filter(escalation=escalation).update(status="pending", next_attempt_at=datetime.now(UTC))
+    fake.fail_next("conversations.history", status=200, error="not_in_channel")
+    await worker.deliver_due()
+    assert [c.method for c in fake.calls if c.method.startswith("conversations.")] == [
+        "conversations.history",
+        "conversations.join",
+        "conversations.history",
+    ]
+    assert len(_posts(fake)) == 1
+
+
+async def test_unreadable_history_still_posts_rather_than_lose_the_escalation(
+    rt: Runtime, credentials: Credentials, worker: OutboxWorker, fake: FakeSlack
+) -> None:
+    escalation = await _escalate(rt, credentials)
+    fake.fail_next("chat.postMessage", status=503, times=2)
+    await worker.deliver_due()
+    await _time_passes()
+    fake.fail_next("conversations.history", status=200, error="missing_scope")
+    await worker.deliver_due()
+    await escalation.refresh_from_db()
+    assert escalation.message_ts is not None and len(_posts(fake)) == 1

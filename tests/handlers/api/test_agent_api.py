@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import pytest
@@ -155,3 +156,31 @@ async def test_unknown_route_and_method_answer_json(council: Harness) -> None:
         assert response.status == 404 and _error(await response.json())["code"] == "not_found"
     async with council.http.delete(f"{council.url}/api/v1/escalations") as response:
         assert response.status == 405
+
+
+@pytest.mark.parametrize("seconds", [10, 31 * 24 * 3600])
+async def test_deadline_out_of_range_is_422(council: Harness, seconds: int) -> None:
+    deadline = (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+    status, body = await council.escalate({**REFUND, "deadline": deadline})
+    assert status == 422 and _error(body)["details"][0]["field"] == "deadline"
+
+
+class FortyFiveSecondsLater(datetime):
+    """The clock the deadline check reads, moved on by 45 seconds."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+        return datetime.now(tz) + timedelta(seconds=45)
+
+
+async def test_replay_answers_even_when_its_deadline_has_come_close(
+    council: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request = {**REFUND, "deadline": (datetime.now(UTC) + timedelta(seconds=90)).isoformat()}
+    status, first = await council.escalate(request, key="close-deadline")
+    assert status == 201
+    monkeypatch.setattr("bot.schemas.datetime", FortyFiveSecondsLater)
+    fresh, _ = await council.escalate(request)
+    assert fresh == 422
+    again, replay = await council.escalate(request, key="close-deadline")
+    assert again == 200 and replay["id"] == first["id"]
