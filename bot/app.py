@@ -33,6 +33,7 @@ from handlers.keys import RUNTIME
 BOLT = web.AppKey("bolt", AsyncApp)
 SLACK_CLIENT = web.AppKey("slack_client", AsyncWebClient)
 WORKER = web.AppKey("worker", OutboxWorker)
+SOCKET_MODE = web.AppKey("socket_mode", bool)
 SLACK_BODY_LIMIT = 1024 * 1024
 QUICK = BackoffRetryIntervalCalculator(backoff_factor=0.2)
 log = logging.getLogger(__name__)
@@ -69,14 +70,17 @@ def create_app(settings: Settings, *, socket_mode: bool = False) -> web.Applicat
     """Build the aiohttp app; its cleanup_ctx opens and closes each resource in order."""
     app = web.Application(middlewares=[json_errors], client_max_size=SLACK_BODY_LIMIT)
     app[RUNTIME] = Runtime(settings=settings, server_key=keys.load_server_key(settings))
+    app[SOCKET_MODE] = socket_mode
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_slack)
     app.cleanup_ctx.append(_outbox_worker)
     app.cleanup_ctx.append(_scheduler)
+    handlers.api.register(app)
     if socket_mode:
         app.cleanup_ctx.append(_socket_mode)
-    handlers.api.register(app)
-    app.router.add_post("/slack/events", _slack_events)
+    else:
+        # Only HTTP mode takes Slack requests over HTTP; Socket Mode must not expose an unsigned door.
+        app.router.add_post("/slack/events", _slack_events)
     return app
 
 
@@ -101,7 +105,7 @@ async def _slack(app: web.Application) -> AsyncIterator[None]:
     rt = app[RUNTIME]
     client = slack_client(rt.settings)
     app[SLACK_CLIENT] = client
-    app[BOLT] = bolt_app(rt.settings, client, rt, socket_mode=False)
+    app[BOLT] = bolt_app(rt.settings, client, rt, socket_mode=app[SOCKET_MODE])
     yield
 
 

@@ -1,0 +1,63 @@
+"""The app factory: which doors each Slack mode opens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import bolt_app, create_app
+from bot.runtime import Runtime
+from bot.settings import Settings
+
+
+def _paths(settings: Settings, *, socket_mode: bool) -> set[str]:
+    app = create_app(settings, socket_mode=socket_mode)
+    return {route.resource.canonical for route in app.router.routes() if route.resource is not None}
+
+
+def test_http_mode_takes_signed_slack_requests(tmp_path: Path) -> None:
+    settings = Settings(
+        _env_file=None,
+        slack_bot_token="xoxb-1",
+        slack_signing_secret="s",
+        council_secret_key_file=tmp_path / "key",
+    )
+    assert "/slack/events" in _paths(settings, socket_mode=False)
+
+
+def test_socket_mode_has_no_unsigned_http_door(tmp_path: Path) -> None:
+    settings = Settings(
+        _env_file=None,
+        slack_bot_token="xoxb-1",
+        slack_app_token="xapp-1",
+        council_secret_key_file=tmp_path / "key",
+    )
+    paths = _paths(settings, socket_mode=True)
+    assert "/slack/events" not in paths and "/api/v1/escalations" in paths
+
+
+async def _dispatch_unsigned(tmp_path: Path, *, socket_mode: bool) -> int:
+    settings = Settings(
+        _env_file=None,
+        slack_bot_token="xoxb-1",
+        slack_signing_secret="s",
+        council_secret_key_file=tmp_path / "key",
+    )
+    rt = Runtime(settings=settings, server_key=b"k" * 32)
+    # A closed local port: nothing in this test may reach out to Slack.
+    client = AsyncWebClient(token="xoxb-1", base_url="http://127.0.0.1:9/api/")
+    app = bolt_app(settings, client, rt, socket_mode=socket_mode)
+    body = "command=%2Fnothing&text=&user_id=U0ADMIN01&team_id=T0&api_app_id=A0"
+    response = await app.async_dispatch(AsyncBoltRequest(body=body, headers={}))
+    return response.status
+
+
+async def test_http_mode_refuses_unsigned_requests(tmp_path: Path) -> None:
+    assert await _dispatch_unsigned(tmp_path, socket_mode=False) == 401
+
+
+async def test_socket_mode_accepts_what_the_socket_delivers(tmp_path: Path) -> None:
+    # Socket Mode requests come over Slack's authenticated WebSocket and carry no signature.
+    assert await _dispatch_unsigned(tmp_path, socket_mode=True) != 401
