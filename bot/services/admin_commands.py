@@ -1,27 +1,43 @@
-"""What `/council …` does: read-only views for everyone, changes for admins."""
+"""What `/council …` does: read the words, check who may, answer in one ephemeral message."""
 
 from __future__ import annotations
 
 import shlex
 
+import yaml
+
 from bot.errors import CouncilError, NotAnAdmin
-from bot.services import agents
+from bot.services import admin_views, agents, config
 from bot.slack.text import escape
-from models import Agent, Escalation, Setting
+from models import Setting
 
 HELP = """*Council* — `/council <command>`
 • `help` — this list
-• `status` — open escalations and what awaits the council
-• `agents` — agents, their owners and whether they are paused
-• `agent pause NAME [reason]` / `agent resume NAME` — the kill switch (admins)"""
+• `status` — pending approvals and open incidents
+• `members [COUNCIL]` — each council's members: function, role, whether active, delegate
+• `agents` (or `agent list`) — agents, their owners and whether they are paused
+• `policies` — the routing policies in order, and the default route
+• `decisions [N]` — the last N decisions (10 unless given, at most 50)
+• `agent pause NAME [reason]` / `agent resume NAME` — the kill switch (admins)
+• `export` — the configuration as council.yml (admins)
+• `digest now` — the weekly digest (admins)"""
+AGENT_USAGE = (
+    "Use `/council agent list`, `/council agent pause NAME [reason]` or `/council agent resume NAME`."
+)
+# The export goes in one code block that fits a single Block Kit section (3,000 characters).
+EXPORT_LIMIT = 3000
+EXPORT_CUT = "_Cut short to fit in Slack; `council config export` prints the whole file._"
+NO_DIGEST = "The weekly digest is not available yet."
 
 
 async def is_admin(user: str) -> bool:
+    """Whether the user is listed under `admins` in council.yml."""
     row = await Setting.filter(key="admins").first()
-    return bool(row and user in row.value)
+    return bool(row and isinstance(row.value, list) and user in row.value)
 
 
 async def require_admin(user: str) -> None:
+    """Refuse anyone who is not an admin."""
     if not await is_admin(user):
         raise NotAnAdmin("Only Council admins can do that (see `admins` in council.yml).")
 
@@ -32,7 +48,7 @@ async def run(*, text: str, user: str) -> str:
         words = shlex.split(text)
     except ValueError as error:
         return f"I could not read that command: {escape(str(error))}. Try `/council help`."
-    if not words or words[0] == "help":
+    if not words or words[0].lower() == "help":
         return HELP
     try:
         return await _dispatch(words, user)
@@ -42,37 +58,53 @@ async def run(*, text: str, user: str) -> str:
 
 async def _dispatch(words: list[str], user: str) -> str:
     head, rest = words[0].lower(), words[1:]
-    if head == "status":
-        return await _status()
-    if head == "agents":
-        return await _agents()
-    if head == "agent" and len(rest) >= 2 and rest[0] in ("pause", "resume"):
+    if head == "status" and not rest:
+        return await admin_views.status()
+    if head == "agents" and not rest:
+        return await admin_views.agents()
+    if head == "members" and len(rest) <= 1:
+        return await admin_views.members(rest[0] if rest else None)
+    if head == "policies" and not rest:
+        return await admin_views.policies()
+    if head == "decisions" and len(rest) <= 1:
+        return await admin_views.decisions(admin_views.read_count(rest))
+    if head == "agent":
+        return await _agent(rest, user)
+    if head == "export" and not rest:
         await require_admin(user)
-        status = "paused" if rest[0] == "pause" else "active"
-        reason = " ".join(rest[2:]) or None
-        agent = await agents.set_status(name=rest[1], status=status, reason=reason, actor=user)
+        return await _export()
+    if [w.lower() for w in words] == ["digest", "now"]:
+        await require_admin(user)
+        return NO_DIGEST
+    return f"I don't know `{escape(' '.join(words)[:100])}`. Try `/council help`."
+
+
+async def _agent(words: list[str], user: str) -> str:
+    verb = words[0].lower() if words else ""
+    if verb == "list" and len(words) == 1:
+        return await admin_views.agents()
+    if (verb == "pause" and len(words) >= 2) or (verb == "resume" and len(words) == 2):
+        await require_admin(user)
+        status = "paused" if verb == "pause" else "active"
+        reason = " ".join(words[2:]) or None
+        agent = await agents.set_status(name=words[1], status=status, reason=reason, actor=user)
         return f"Agent *{escape(agent.name)}* is now {agent.status}."
-    return f"I don't know `{escape(' '.join(words))[:100]}`. Try `/council help`."
+    return AGENT_USAGE
 
 
-async def _status() -> str:
-    pending = await Escalation.filter(status="pending").order_by("deadline").limit(10)
-    incidents = await Escalation.filter(status__in=("open", "acknowledged")).count()
-    if not pending and not incidents:
-        return "Nothing is waiting for the council."
-    lines = [f"*{len(pending)}* approvals pending, *{incidents}* incidents open."]
-    for escalation in pending:
-        due = escalation.deadline.strftime("%Y-%m-%d %H:%M UTC") if escalation.deadline else "no deadline"
-        lines.append(f"• `{escalation.public_id}` {escape(escalation.title)} — due {due}")
-    return "\n".join(lines)
-
-
-async def _agents() -> str:
-    rows = await Agent.all().order_by("name")
-    if not rows:
-        return "No agents yet. Create one with `council agent create NAME --owner U…`."
-    return "\n".join(
-        f"• *{escape(a.name)}* — owner <@{a.owner_user_id}>, {a.status}"
-        + (f" ({escape(a.paused_reason)})" if a.paused_reason else "")
-        for a in rows
-    )
+async def _export() -> str:
+    text = yaml.safe_dump(await config.export(), sort_keys=False, allow_unicode=True)
+    # Escaped line by line, so a cut never splits an entity; a stray ``` must not end the block.
+    lines = [escape(line).replace("```", "`\u200b`\u200b`") for line in text.splitlines()]
+    head, fence = "council.yml as Council has it:\n```\n", "\n```"
+    whole = "\n".join(lines)
+    if len(head) + len(whole) + len(fence) <= EXPORT_LIMIT:
+        return head + whole + fence
+    room = EXPORT_LIMIT - len(head) - len(fence) - len(EXPORT_CUT) - 1
+    kept: list[str] = []
+    for line in lines:
+        room -= len(line) + 1
+        if room < 0:
+            break
+        kept.append(line)
+    return head + "\n".join(kept) + fence + "\n" + EXPORT_CUT

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
 from bot.slack import ids
-from handlers.slack import commands, errors, incidents, votes
+from handlers.slack import commands, errors, home, incidents, votes
 from handlers.slack.errors import guarded
 
 
@@ -32,4 +32,5 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     app.action(ids.RESOLVE)(guarded(incidents.resolve))
     app.view(ids.RESOLVE_MODAL)(guarded(incidents.resolve_submitted))
     app.command("/council")(guarded(commands.council))
+    app.event("app_home_opened")(guarded(home.app_home_opened))
     app.error(errors.on_error)

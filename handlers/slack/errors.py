@@ -36,7 +36,8 @@ def guarded(listener: Listener) -> Listener:
     """Wrap a listener so its refusals reach the person.
 
     Bolt (1.30, HTTP mode) answers 404 after its 3-second wait when a listener raises right after
-    ack(), so errors are handled here rather than left to `@app.error`.
+    ack(), so errors are handled here rather than left to `@app.error`. Events have no
+    response_url (and Bolt acks them itself): their failures are logged, not shown.
     """
     wanted = set(inspect.signature(listener).parameters)
 
@@ -45,10 +46,11 @@ def guarded(listener: Listener) -> Listener:
         ack: AsyncAck,
         body: dict[str, Any],
         context: dict[str, Any],
-        respond: AsyncRespond,
+        respond: AsyncRespond | None,
         client: AsyncWebClient,
         command: dict[str, Any] | None = None,
         view: dict[str, Any] | None = None,
+        event: dict[str, Any] | None = None,
     ) -> None:
         given = {
             "ack": ack,
@@ -58,6 +60,7 @@ def guarded(listener: Listener) -> Listener:
             "client": client,
             "command": command,
             "view": view,
+            "event": event,
         }
         try:
             await listener(**{name: value for name, value in given.items() if name in wanted})
