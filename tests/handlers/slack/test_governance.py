@@ -126,7 +126,7 @@ async def test_amend_voids_votes_and_tells_the_voters(governed: Harness) -> None
     )
     assert "Approve 0" in text and "600.00" in text
     message = governed.fake.messages("C0COUNCIL")[0]
-    reply = await governed.fake.wait_for(lambda: governed.fake.thread("C0COUNCIL", message.ts))
+    reply = await governed.fake.wait_for(lambda: governed.fake.replies_of("C0COUNCIL", message.ts))
     assert "@U0TECH001" in governed.fake.rendered_text(reply[-1])
     audit = await AuditEvent.get(subject=esc, action="escalation.amended")
     assert audit.payload["before"]["title"] == "Refund order 1042"

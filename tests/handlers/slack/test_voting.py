@@ -53,7 +53,7 @@ async def test_the_whole_loop_from_escalation_to_signed_callback(council: Harnes
     )
     assert "Approved" in final
     message = council.fake.messages("C0COUNCIL")[0]
-    replies = await council.fake.wait_for(lambda: council.fake.thread("C0COUNCIL", message.ts))
+    replies = await council.fake.wait_for(lambda: council.fake.replies_of("C0COUNCIL", message.ts))
     assert "Over the mandate; check for fraud first." in council.fake.rendered_text(replies[-1])
 
     status, fetched = await council.get(esc)
