@@ -77,7 +77,7 @@ async def _serve(env: dict[str, str], http: aiohttp.ClientSession) -> asyncio.su
         sys.executable, "-m", "bot.cli", "serve", env=env, stderr=asyncio.subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{env['PORT']}/readyz"
-    for _ in range(300):
+    for _ in range(1200):  # up to a minute: a loaded CI machine starts Python slowly
         try:
             async with http.get(url) as response:
                 if response.status == 200:
@@ -126,7 +126,7 @@ async def test_sigkill_while_slack_is_down_then_restart_posts_once(
         fake.down = False
         server = await _serve(environment, http)
         try:
-            messages = await fake.wait_for(lambda: fake.messages("C0COUNCIL"), timeout=30)
+            messages = await fake.wait_for(lambda: fake.messages("C0COUNCIL"), timeout=60)
             async with http.get(
                 f"{base}/api/v1/escalations/{esc}", headers={"Authorization": f"Bearer {creds['api_key']}"}
             ) as response:
