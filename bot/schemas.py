@@ -146,6 +146,14 @@ class EscalationPatch(Strict):
             raise ValueError("send at least one field to amend")
         return self
 
+    @field_validator("title", "summary", "context", "links", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # These always have a value; to clear one send "" or [] or {} (category, risk and action may be null).
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
+
 
 class WithdrawIn(Strict):
     """The body of POST /api/v1/escalations/{id}/withdraw (optional)."""

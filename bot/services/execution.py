@@ -52,11 +52,15 @@ def execution_json(
         "executed_amount": _text(report.amount),
         "currency": report.currency or escalation.currency,
         "details": report.details,
-        "executed_at": (report.executed_at or datetime.now(UTC)).isoformat(),
-        "reported_at": datetime.now(UTC).isoformat(),
+        "executed_at": _utc(report.executed_at or datetime.now(UTC)),
+        "reported_at": _utc(datetime.now(UTC)),
         "within_approval": breach is None,
         "breach": breach.summary if breach else None,
     }
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _text(amount: Decimal | None) -> str | None:

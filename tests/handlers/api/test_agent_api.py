@@ -184,3 +184,31 @@ async def test_replay_answers_even_when_its_deadline_has_come_close(
     assert fresh == 422
     again, replay = await council.escalate(request, key="close-deadline")
     assert again == 200 and replay["id"] == first["id"]
+
+
+@pytest.mark.parametrize("field", ["title", "summary", "context", "links"])
+async def test_amend_with_null_is_422_not_500(council: Harness, field: str) -> None:
+    _, created = await council.escalate()
+    status, body = await council.api("PATCH", f"/escalations/{created['id']}", {field: None})
+    assert status == 422 and _error(body)["details"][0]["field"] == field
+
+
+@pytest.mark.parametrize("patch", [{}, {"title": "x" * 201}, {"status": "approved"}, [1]])
+async def test_bad_amendments_are_422(council: Harness, patch: Any) -> None:
+    _, created = await council.escalate()
+    status, body = await council.api("PATCH", f"/escalations/{created['id']}", patch)
+    assert status == 422 and _error(body)["code"] == "validation_failed"
+
+
+async def test_openapi_document_describes_every_route(council: Harness) -> None:
+    async with council.http.get(f"{council.url}/api/v1/openapi.json") as response:
+        document = await response.json()
+    assert document["openapi"].startswith("3.1")
+    assert set(document["paths"]) == {
+        "/api/v1/escalations",
+        "/api/v1/escalations/{id}",
+        "/api/v1/escalations/{id}/withdraw",
+        "/api/v1/escalations/{id}/execution",
+        "/api/v1/agents/me",
+    }
+    assert "title" in document["components"]["schemas"]["EscalationIn"]["required"]
