@@ -34,17 +34,33 @@ class DecisionWaiters:
             event.set()
 
 
+class Doorbell:
+    """Wakes every outbox lane after a commit; each lane keeps its own event so no ring is lost."""
+
+    def __init__(self) -> None:
+        self._events: list[asyncio.Event] = []
+
+    def subscribe(self) -> asyncio.Event:
+        event = asyncio.Event()
+        self._events.append(event)
+        return event
+
+    def ring(self) -> None:
+        for event in self._events:
+            event.set()
+
+
 @dataclass
 class Runtime:
     """Settings, the server key and the in-process signals that follow a commit."""
 
     settings: Settings
     server_key: bytes
-    outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    outbox: Doorbell = field(default_factory=Doorbell)
     decided: DecisionWaiters = field(default_factory=DecisionWaiters)
 
     def after_commit(self, *, decided: str | None = None) -> None:
         """Wake the outbox worker, and any agent waiting on a decided escalation."""
-        self.outbox_ready.set()
+        self.outbox.ring()
         if decided is not None:
             self.decided.notify(decided)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -34,6 +36,14 @@ PERMANENT_SLACK_ERRORS = {
 }
 
 
+# Agent callbacks never queue behind Slack messages, nor Slack messages behind a slow agent.
+LANES = {
+    "slack": (outbox.POST_ESCALATION, outbox.UPDATE_ESCALATION, outbox.THREAD_REPLY, outbox.DIRECT_MESSAGE),
+    "agents": (outbox.CALLBACK,),
+}
+PARALLEL = 8
+
+
 def backoff(attempts: int) -> float:
     """Seconds before the next try: 2, 4, 8 … capped at an hour."""
     return float(min(2**attempts, MAX_BACKOFF))
@@ -48,32 +58,47 @@ class OutboxWorker:
         self.http = http
 
     async def run(self) -> None:
-        """Deliver until cancelled, woken by commits or by the poll interval."""
+        """Deliver every lane until cancelled."""
+        await asyncio.gather(*(self._run_lane(lane) for lane in LANES))
+
+    async def _run_lane(self, lane: str) -> None:
+        """Deliver one lane's rows, woken by commits or by the poll interval."""
+        doorbell = self.rt.outbox.subscribe()
         while True:
+            # Cleared before the pass, so a commit during it rings for the next one.
+            doorbell.clear()
             try:
-                delivered = await self.deliver_due()
+                delivered = await self.deliver_due(lane=lane)
             except Exception:  # A broken row or database hiccup must not stop delivery for good.
-                log.exception("outbox pass failed")
+                log.exception("outbox pass failed (%s)", lane)
                 delivered = 0
             if delivered:
                 continue
-            self.rt.outbox_ready.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.rt.settings.council_outbox_poll):
-                    await self.rt.outbox_ready.wait()
-            except TimeoutError:
-                pass
+                    await doorbell.wait()
 
-    async def deliver_due(self, limit: int = 50) -> int:
-        """Deliver the rows that are due now, oldest first; return how many were handled."""
+    async def deliver_due(self, limit: int = 50, lane: str | None = None) -> int:
+        """Deliver the rows due now; one escalation's rows in order, different escalations at once."""
         now = datetime.now(UTC)
-        rows = await OutboxItem.filter(status="pending", next_attempt_at__lte=now).order_by("id").limit(limit)
-        handled = 0
-        for row in rows:
-            if await self._claim(row, now):
-                await self._deliver(row)
-                handled += 1
-        return handled
+        due = OutboxItem.filter(status="pending", next_attempt_at__lte=now)
+        if lane is not None:
+            due = due.filter(kind__in=LANES[lane])
+        groups: dict[str, list[OutboxItem]] = defaultdict(list)
+        for row in await due.order_by("id").limit(limit):
+            groups[f"e{row.escalation_id}" if row.escalation_id else f"r{row.id}"].append(row)
+        gate = asyncio.Semaphore(PARALLEL)
+
+        async def deliver_in_order(rows: list[OutboxItem]) -> int:
+            handled = 0
+            async with gate:
+                for row in rows:
+                    if await self._claim(row, now):
+                        await self._deliver(row)
+                        handled += 1
+            return handled
+
+        return sum(await asyncio.gather(*(deliver_in_order(rows) for rows in groups.values())))
 
     async def _claim(self, row: OutboxItem, now: datetime) -> bool:
         free = OutboxItem.filter(id=row.id, status="pending", attempts=row.attempts)
@@ -109,10 +134,13 @@ class OutboxWorker:
         if row.kind == outbox.POST_ESCALATION and escalation is not None:
             await slack_effects.post(self.slack, escalation, retry=row.attempts > 1)
         elif row.kind == outbox.UPDATE_ESCALATION and escalation is not None:
-            # Coalesce: one render of the current state answers every update queued so far.
-            queued = await OutboxItem.filter(
-                escalation_id=escalation.id, kind=row.kind, status="pending", id__gt=row.id
-            ).values_list("id", flat=True)
+            # Coalesce: one render of the current state answers every update queued so far,
+            # including a debounced one that is not due yet (its vote is already in the database).
+            queued = (
+                await OutboxItem.filter(escalation_id=escalation.id, kind=row.kind, status="pending")
+                .exclude(id=row.id)
+                .values_list("id", flat=True)
+            )
             await slack_effects.update(self.slack, escalation)
             if queued:
                 await OutboxItem.filter(id__in=list(queued)).update(

@@ -55,15 +55,19 @@ async def auto_approved_24h(conn: BaseDBAsyncClient, agent: Agent) -> Decimal:
 async def _settle(conn: BaseDBAsyncClient, agent: Agent, body: EscalationIn, chosen: Route) -> Settlement:
     if body.kind != "approval":
         return Settlement(None, chosen.reason)
-    # One agent's auto-approvals are settled one at a time, so concurrent requests cannot overshoot.
-    await Agent.filter(id=agent.id).select_for_update().using_db(conn).first()
+    limits = Limits.from_json(agent.limits)
+    used = Decimal(0)
+    if chosen.decide == "approve" and limits.auto_budget_24h is not None:
+        # One agent's auto-approvals are settled one at a time, so concurrent requests cannot overshoot.
+        await Agent.filter(id=agent.id).select_for_update().using_db(conn).first()
+        used = await auto_approved_24h(conn, agent)
     return settle(
         policy_decides=chosen.decide,
         policy=chosen.policy,
         amount=body.amount,
         currency=body.action.currency if body.action else None,
-        limits=Limits.from_json(agent.limits),
-        auto_used_24h=await auto_approved_24h(conn, agent),
+        limits=limits,
+        auto_used_24h=used,
         agent=agent.name,
     )
 

@@ -185,3 +185,38 @@ async def test_unreadable_history_still_posts_rather_than_lose_the_escalation(
     await worker.deliver_due()
     await escalation.refresh_from_db()
     assert escalation.message_ts is not None and len(_posts(fake)) == 1
+
+
+async def test_a_decision_update_absorbs_the_pending_debounced_tally(
+    settings: Settings, credentials: Credentials, fake: FakeSlack
+) -> None:
+    debounced = Runtime(
+        settings=settings.model_copy(update={"council_tally_debounce": 30}), server_key=b"k" * 32
+    )
+    client = slack_client(settings.model_copy(update={"slack_api_url": fake.api_url}))
+    async with aiohttp.ClientSession() as http:
+        worker = OutboxWorker(debounced, client, http)
+        escalation = await _escalate(debounced, credentials)
+        await worker.deliver_due()
+        for user in ("U0TECH001", "U0FIN0001"):
+            await votes.cast(
+                debounced, public_id=escalation.public_id, user=user, ballot=Ballot(Choice.APPROVE)
+            )
+        await worker.deliver_due()
+        await _time_passes()
+        await worker.deliver_due()
+    updates = [c for c in fake.calls if c.method == "chat.update" and c.ok]
+    assert len(updates) == 1 and "Approved" in fake.rendered_text(fake.messages("C0COUNCIL")[0])
+    assert not await OutboxItem.filter(status="pending").exists()
+
+
+async def test_callbacks_have_their_own_lane(
+    rt: Runtime, credentials: Credentials, worker: OutboxWorker, fake: FakeSlack, sink: CallbackSink
+) -> None:
+    escalation = await _escalate(rt, credentials, callback_url=sink.url)
+    for user in ("U0TECH001", "U0FIN0001"):
+        await votes.cast(rt, public_id=escalation.public_id, user=user, ballot=Ballot(Choice.APPROVE))
+    await worker.deliver_due(lane="agents")
+    assert len(sink.received) == 1 and fake.calls == []
+    await worker.deliver_due(lane="slack")
+    assert len(_posts(fake)) == 2 and len(sink.received) == 1
