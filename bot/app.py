@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -22,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 import handlers.api
 import handlers.slack
 from bot import council_file, db, keys
+from bot.delivery import callbacks
 from bot.delivery.worker import OutboxWorker
 from bot.runtime import Runtime
 from bot.scheduler import start_scheduler
@@ -111,7 +111,7 @@ async def _slack(app: web.Application) -> AsyncIterator[None]:
 
 async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
     rt = app[RUNTIME]
-    async with aiohttp.ClientSession() as http:
+    async with callbacks.session(allow_private=rt.settings.council_allow_private_callbacks) as http:
         worker = OutboxWorker(rt, app[SLACK_CLIENT], http)
         app[WORKER] = worker
         task = asyncio.create_task(worker.run(), name="council-outbox")

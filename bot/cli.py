@@ -14,17 +14,24 @@ import yaml
 from pydantic import ValidationError
 
 from bot import db, keys
+from bot.council_file import NAME_PATTERN, USER_ID_PATTERN
 from bot.errors import CouncilError
 from bot.settings import MissingSetting, Settings
 
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
-NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
+USER_ID = re.compile(USER_ID_PATTERN)
+NAME = re.compile(NAME_PATTERN)
 
 
 def _user_id(value: str) -> str:
     if not USER_ID.match(value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a Slack user id (like U0123ABCD)")
     return value
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number (1-65535)")
+    return int(value)
 
 
 def _name(value: str) -> str:
@@ -43,7 +50,7 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="migrate, then serve Slack and the agent API")
     serve.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode")
     serve.add_argument("--host", help="listen address (default HOST or 0.0.0.0)")
-    serve.add_argument("--port", type=int, help="listen port (default PORT or 3000)")
+    serve.add_argument("--port", type=_port, help="listen port (default PORT or 3000)")
     commands.add_parser("demo", help="run the whole loop with a built-in Slack stand-in")
     commands.add_parser("migrate", help="bring the database schema up to date")
     agent = commands.add_parser("agent", help="create and manage agents").add_subparsers(

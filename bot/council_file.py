@@ -23,9 +23,18 @@ from bot.errors import ConfigError
 from bot.governance.policy import PolicyMatch, parse_duration, parse_reminders
 from bot.governance.rules import Rule
 
-UserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,30}$")]
+USER_ID_PATTERN = r"^[UW][A-Z0-9]{2,30}$"
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,79}$"
+UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
 ChannelId = Annotated[str, StringConstraints(pattern=r"^[CG][A-Z0-9]{2,30}$")]
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,79}$")]
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+
+
+def is_name(text: str) -> bool:
+    """Whether text can be the name of a council, agent or policy."""
+    return re.fullmatch(NAME_PATTERN, text) is not None
+
+
 OnTimeout = Literal["reject", "escalate", "extend"]
 DEFAULT_DEADLINE = "24h"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -169,3 +169,12 @@ class ExecutionIn(Strict):
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$", to_upper=True)] | None = None
     details: Annotated[str, StringConstraints(max_length=4000)] = ""
     executed_at: AwareDatetime | None = None
+
+    @field_validator("executed_at")
+    @classmethod
+    def _plausible(cls, value: datetime | None) -> datetime | None:
+        if value is not None and not datetime(2000, 1, 1, tzinfo=UTC) <= value <= datetime.now(
+            UTC
+        ) + timedelta(days=1):
+            raise ValueError("executed_at must be between the year 2000 and now")
+        return value

@@ -59,10 +59,12 @@ class CallbackSink:
     fail: int = 0
     received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     attempts: int = 0
+    event_ids: list[str] = field(default_factory=list)
     url: str = ""
 
     async def handle(self, request: web.Request) -> web.Response:
         self.attempts += 1
+        self.event_ids.append(request.headers.get("Council-Event-Id", ""))
         if self.attempts <= self.fail:
             return web.Response(status=503, text="agent is restarting")
         self.received.append((dict(request.headers), await request.read()))
@@ -131,9 +133,13 @@ class Harness:
         raise AssertionError(f"{public_id} was never posted\n{self.fake.dump()}")
 
     async def click(self, user: str, action_id: str, public_id: str) -> aiohttp.ClientResponse:
+        """Click a button on the escalation's message as it stands in Slack, with the value it carries."""
         escalation = await self.posted(public_id)
+        channel = escalation.channel_id or "C0COUNCIL"
+        message = self.fake.find_message(channel, escalation.message_ts or "")
+        value = _button_value(message.blocks if message else [], action_id) or public_id
         body = self.fake.block_action_body(
-            user, action_id, public_id, channel_id="C0COUNCIL", message_ts=escalation.message_ts
+            user, action_id, value, channel_id=channel, message_ts=escalation.message_ts
         )
         return await self.slack(body)
 
@@ -162,6 +168,14 @@ class Harness:
             if public_id in self.fake.rendered_text(message):
                 return str(self.fake.rendered_text(message))
         return ""
+
+
+def _button_value(blocks: list[dict[str, Any]], action_id: str) -> str | None:
+    for block in blocks:
+        for element in block.get("elements", []):
+            if element.get("action_id") == action_id:
+                return str(element.get("value"))
+    return None
 
 
 async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:

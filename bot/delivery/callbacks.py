@@ -3,15 +3,43 @@
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
 
 from bot import keys
-from bot.services.callbacks import resolves_private
+from bot.services.callbacks import refused, resolves_private
 from models import Agent, Escalation
 
 USER_AGENT = "Council-Callback/1"
+
+
+class PublicOnlyResolver(AbstractResolver):
+    """Resolve as aiohttp does, but never to a refused address, so DNS rebinding cannot reach inside."""
+
+    def __init__(self) -> None:
+        self._inner = ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        allowed = [r for r in await self._inner.resolve(host, port, family) if not refused(r["host"])]
+        if not allowed:
+            raise OSError(f"{host} resolves only to loopback or private addresses")
+        return allowed
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def session(*, allow_private: bool) -> aiohttp.ClientSession:
+    """The HTTP session callbacks go out on; it cannot connect to refused addresses unless allowed."""
+    if allow_private:
+        return aiohttp.ClientSession()
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=PublicOnlyResolver()))
 
 
 class CallbackFailed(Exception):

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from tortoise.expressions import Q
 
 from bot.delivery import callbacks, slack_effects
 from bot.runtime import Runtime
@@ -80,27 +81,45 @@ class OutboxWorker:
 
     async def deliver_due(self, limit: int = 50, lane: str | None = None) -> int:
         """Deliver the rows due now; one escalation's rows in order, different escalations at once."""
-        now = datetime.now(UTC)
-        due = OutboxItem.filter(status="pending", next_attempt_at__lte=now)
-        if lane is not None:
-            due = due.filter(kind__in=LANES[lane])
+        kinds = LANES[lane] if lane is not None else outbox.KINDS
+        due = OutboxItem.filter(status="pending", kind__in=kinds, next_attempt_at__lte=datetime.now(UTC))
         groups: dict[str, list[OutboxItem]] = defaultdict(list)
-        for row in await due.order_by("id").limit(limit):
+        # The longest-waiting first, so rows stuck in backoff never crowd out new ones.
+        for row in await due.order_by("next_attempt_at", "id").limit(limit):
             groups[f"e{row.escalation_id}" if row.escalation_id else f"r{row.id}"].append(row)
         gate = asyncio.Semaphore(PARALLEL)
 
         async def deliver_in_order(rows: list[OutboxItem]) -> int:
+            rows.sort(key=lambda row: row.id)
+            if not await self._at_head(rows[0], kinds):
+                return 0
             handled = 0
             async with gate:
                 for row in rows:
-                    if await self._claim(row, now):
-                        await self._deliver(row)
-                        handled += 1
+                    if not await self._claim(row):
+                        continue  # Coalesced into an update just sent, or taken by another replica.
+                    handled += 1
+                    if not await self._deliver(row):
+                        break  # What follows this escalation's failed row waits for it.
             return handled
 
         return sum(await asyncio.gather(*(deliver_in_order(rows) for rows in groups.values())))
 
-    async def _claim(self, row: OutboxItem, now: datetime) -> bool:
+    async def _at_head(self, row: OutboxItem, kinds: tuple[str, ...]) -> bool:
+        """Whether no earlier row of the same escalation must go first.
+
+        An idle earlier tally update does not count: it renders the current state whenever it runs,
+        so it cannot overwrite newer news; one in flight does, as it may carry an older state.
+        """
+        if row.escalation_id is None:
+            return True
+        earlier = OutboxItem.filter(
+            escalation_id=row.escalation_id, status="pending", kind__in=kinds, id__lt=row.id
+        ).filter(~Q(kind=outbox.UPDATE_ESCALATION, locked_until__isnull=True))
+        return not await earlier.exists()
+
+    async def _claim(self, row: OutboxItem) -> bool:
+        now = datetime.now(UTC)
         free = OutboxItem.filter(id=row.id, status="pending", attempts=row.attempts)
         claimed = await free.update(
             attempts=row.attempts + 1,
@@ -110,24 +129,30 @@ class OutboxWorker:
         row.attempts += 1
         return claimed == 1
 
-    async def _deliver(self, row: OutboxItem) -> None:
+    async def _deliver(self, row: OutboxItem) -> bool:
+        """Deliver one claimed row; return whether it is settled (done, or parked as dead)."""
         try:
             await self._dispatch(row)
         except slack_effects.NotReady as error:
-            await self._retry(row, str(error), delay=1.0, counts=False)
+            # Rows wait behind their post, so reaching here means the post is dead or never existed.
+            await self._fail(row, str(error))
         except SlackApiError as error:
             code = str(error.response.get("error", "unknown"))
             retry_after = float(error.response.headers.get("Retry-After", 0) or 0)
             if code in PERMANENT_SLACK_ERRORS:
                 await self._fail(row, f"slack: {code}")
             else:
-                await self._retry(row, f"slack: {code}", delay=max(retry_after, backoff(row.attempts)))
+                return await self._retry(row, f"slack: {code}", delay=max(retry_after, backoff(row.attempts)))
         except callbacks.CallbackRefused as error:
             await self._fail(row, str(error))
         except (callbacks.CallbackFailed, aiohttp.ClientError, TimeoutError, OSError) as error:
-            await self._retry(row, str(error) or type(error).__name__, delay=backoff(row.attempts))
+            return await self._retry(row, str(error) or type(error).__name__, delay=backoff(row.attempts))
+        except Exception as error:  # An unforeseen failure still counts toward the dead-letter limit.
+            log.exception("outbox %s %s failed unexpectedly", row.id, row.kind)
+            return await self._retry(row, f"{type(error).__name__}: {error}", delay=backoff(row.attempts))
         else:
             await self._done(row)
+        return True
 
     async def _dispatch(self, row: OutboxItem) -> None:
         escalation = await Escalation.get(id=row.escalation_id) if row.escalation_id else None
@@ -164,19 +189,19 @@ class OutboxWorker:
     async def _done(self, row: OutboxItem) -> None:
         await OutboxItem.filter(id=row.id).update(status="done", done_at=datetime.now(UTC), locked_until=None)
 
-    async def _retry(self, row: OutboxItem, error: str, *, delay: float, counts: bool = True) -> None:
+    async def _retry(self, row: OutboxItem, error: str, *, delay: float) -> bool:
+        """Schedule another try, or park the row as dead past its limit; return whether it is settled."""
         limit = MAX_CALLBACK_ATTEMPTS if row.kind == outbox.CALLBACK else MAX_ATTEMPTS
-        if counts and row.attempts >= limit:
+        if row.attempts >= limit:
             await self._fail(row, error)
-            return
+            return True
         log.warning("outbox %s %s: %s; retrying in %.0fs", row.id, row.kind, error, delay)
-        attempts = row.attempts if counts else row.attempts - 1
         await OutboxItem.filter(id=row.id).update(
-            attempts=attempts,
             last_error=error[:2000],
             locked_until=None,
             next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
         )
+        return False
 
     async def _fail(self, row: OutboxItem, error: str) -> None:
         log.error("outbox %s %s gave up: %s", row.id, row.kind, error)

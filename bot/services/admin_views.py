@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from bot.council_file import DEFAULT_DEADLINE, RouteSpec
+from bot.council_file import DEFAULT_DEADLINE, RouteSpec, is_name
 from bot.errors import Invalid
 from bot.governance.policy import PolicyMatch
 from bot.governance.rules import Rule
@@ -68,6 +69,8 @@ async def agents() -> str:
 
 async def members(council: str | None = None) -> str:
     """Each council's members: function, role, whether active, and any delegate."""
+    if council and not is_name(council):
+        return f"There is no council named `{safe(council, 80)}`. Try `/council members`."
     query = Council.filter(name=council) if council else Council.all()
     councils = await query.order_by("name")
     if not councils:
@@ -143,7 +146,7 @@ def read_count(words: list[str]) -> int:
     """Read `decisions [N]`: 10 when absent, at most 50."""
     if not words:
         return DECISIONS_DEFAULT
-    if not words[0].isdigit() or int(words[0]) < 1:
+    if not re.fullmatch(r"[0-9]{1,6}", words[0]) or int(words[0]) < 1:
         raise Invalid(f"`{words[0][:20]}` is not a number of decisions; try `/council decisions 20`.")
     return min(int(words[0]), DECISIONS_MAX)
 

@@ -9,6 +9,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
 from bot import keys
+from bot.council_file import is_name
 from bot.db import transaction
 from bot.errors import Conflict, Forbidden, NotFound, Unauthorized
 from bot.services import audit
@@ -93,7 +94,7 @@ async def set_status(*, name: str, status: str, reason: str | None, actor: str) 
 
 async def get(name: str) -> Agent:
     """Return the agent with this name."""
-    agent = await Agent.filter(name=name).first()
+    agent = await Agent.filter(name=name).first() if is_name(name) else None
     if agent is None:
         raise NotFound(f"no agent named {name!r}")
     return agent

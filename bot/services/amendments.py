@@ -8,11 +8,14 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from bot.db import transaction
-from bot.errors import EscalationClosed, Invalid, NotFound
+from bot.errors import Conflict, EscalationClosed, Invalid, NotFound
 from bot.governance.mandate import Limits, money
 from bot.runtime import Runtime
 from bot.schemas import EscalationPatch, WithdrawIn
 from bot.services import audit, outbox
+from bot.services.agents import require_active
+from bot.services.lookup import checked_id
+from bot.services.routing import route
 from bot.slack.text import escape, mention
 from models import Agent, Escalation, Vote
 
@@ -21,7 +24,10 @@ AMENDABLE = ("title", "summary", "category", "risk", "context", "links")
 
 async def _pending(conn: BaseDBAsyncClient, agent: Agent, public_id: str, doing: str) -> Escalation:
     escalation = (
-        await Escalation.filter(public_id=public_id, agent=agent).select_for_update().using_db(conn).first()
+        await Escalation.filter(public_id=checked_id(public_id), agent=agent)
+        .select_for_update()
+        .using_db(conn)
+        .first()
     )
     if escalation is None:
         raise NotFound(f"no escalation {public_id!r} for this agent")
@@ -48,6 +54,7 @@ async def _void_votes(conn: BaseDBAsyncClient, escalation: Escalation) -> list[d
 
 async def amend(rt: Runtime, *, agent: Agent, public_id: str, patch: EscalationPatch) -> Escalation:
     """Change a pending escalation; votes cast so far are voided and the voters told."""
+    require_active(agent)
     async with transaction() as conn:
         escalation = await _pending(conn, agent, public_id, "amend")
         before = _snapshot(escalation)
@@ -61,6 +68,7 @@ async def amend(rt: Runtime, *, agent: Agent, public_id: str, patch: EscalationP
         for name in AMENDABLE:
             if name in changes:
                 setattr(escalation, name, changes[name])
+        await _same_route(agent, escalation)
         escalation.version += 1
         await escalation.save(using_db=conn)
         voided = await _void_votes(conn, escalation)
@@ -80,6 +88,32 @@ async def amend(rt: Runtime, *, agent: Agent, public_id: str, patch: EscalationP
         await outbox.enqueue(conn, outbox.THREAD_REPLY, escalation=escalation, payload={"text": text})
     rt.after_commit()
     return escalation
+
+
+async def _same_route(agent: Agent, escalation: Escalation) -> None:
+    """Refuse an amendment after which the policies would route the escalation differently.
+
+    The council votes under the rule the escalation was routed by; a change of facts that would pick
+    another policy (a larger amount, another category) needs a new escalation, not a quiet edit.
+    """
+    chosen = await route(
+        agent=agent,
+        kind=escalation.kind,
+        category=escalation.category,
+        risk=escalation.risk,
+        amount=escalation.amount,
+        currency=escalation.currency,
+    )
+    if chosen.policy != escalation.policy_name or (
+        chosen.council and chosen.council.id != escalation.council_id
+    ):
+        now = f"policy {chosen.policy}" if chosen.policy else "the default route"
+        raise Conflict(
+            f"after this change the escalation would be routed by {now}, not "
+            f"{'policy ' + escalation.policy_name if escalation.policy_name else 'the default route'}; "
+            "withdraw it and escalate again",
+            code="reroute_required",
+        )
 
 
 def _check_cap(agent: Agent, escalation: Escalation) -> None:

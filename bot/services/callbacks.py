@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 from urllib.parse import urlsplit
 
 from bot.errors import Invalid
 
+RESOLVE_SECONDS = 2.0
 
-def _refused(address: str) -> bool:
+
+def refused(address: str) -> bool:
+    """Whether Council refuses to call this address (anything not on the public internet)."""
     ip = ipaddress.ip_address(address)
     return not ip.is_global or ip.is_multicast
 
@@ -23,12 +27,21 @@ def _literal_host(host: str) -> str | None:
 
 
 async def check_destination(url: str, *, allow_private: bool) -> None:
-    """Refuse a callback URL whose host is a loopback/private literal (resolved later, at send)."""
+    """Refuse a callback URL whose host is, or resolves to, a loopback or private address.
+
+    A host that does not resolve now is accepted: DNS may be down for a moment, and every delivery
+    resolves again and refuses such addresses then.
+    """
     if allow_private:
         return
     host = (urlsplit(url).hostname or "").lower()
     literal = _literal_host(host)
-    if host == "localhost" or host.endswith(".localhost") or (literal and _refused(literal)):
+    bad = host == "localhost" or host.endswith(".localhost") or (literal is not None and refused(literal))
+    if not bad and literal is None:
+        with contextlib.suppress(OSError, TimeoutError, UnicodeError):
+            async with asyncio.timeout(RESOLVE_SECONDS):
+                bad = await resolves_private(url) is not None
+    if bad:
         raise Invalid(
             "callback_url points at a loopback or private address; Council refuses those unless "
             "COUNCIL_ALLOW_PRIVATE_CALLBACKS is on",
@@ -45,6 +58,6 @@ async def resolves_private(url: str) -> str | None:
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     for info in infos:
         address = str(info[4][0])
-        if _refused(address):
+        if refused(address):
             return address
     return None

@@ -13,7 +13,7 @@ from bot.errors import EscalationClosed
 from bot.governance.rules import Elector, Rule, count
 from bot.services import audit, outbox
 from bot.services.serialize import load_escalation_json, vote_choices
-from models import Decision, Escalation, OutboxItem, Vote
+from models import Decision, Escalation, Vote
 
 
 async def record(
@@ -70,7 +70,7 @@ async def record(
             "rule": Rule.model_validate(escalation.rule).describe() if escalation.rule else None,
         },
     )
-    if escalation.message_ts is not None or await _posting(conn, escalation):
+    if await outbox.has_message(conn, escalation):
         await outbox.enqueue(conn, outbox.UPDATE_ESCALATION, escalation=escalation)
         await outbox.enqueue(conn, outbox.THREAD_REPLY, escalation=escalation, payload={"event": "decided"})
     if escalation.callback_url:
@@ -86,11 +86,6 @@ async def record(
             payload={"url": escalation.callback_url, "body": body},
         )
     return decision
-
-
-async def _posting(conn: BaseDBAsyncClient, escalation: Escalation) -> bool:
-    """Whether the escalation's Slack message is posted or on its way."""
-    return await OutboxItem.filter(escalation=escalation, kind=outbox.POST_ESCALATION).using_db(conn).exists()
 
 
 def _vote_json(vote: Vote) -> dict[str, Any]:

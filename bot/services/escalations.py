@@ -13,6 +13,7 @@ from bot.runtime import Runtime
 from bot.schemas import EscalationIn
 from bot.services import callbacks, intake
 from bot.services.agents import require_active
+from bot.services.lookup import checked_id
 from bot.services.routing import route
 from models import Agent, Escalation
 
@@ -83,7 +84,7 @@ async def _replay(agent: Agent, key: str, fingerprint: str) -> Escalation | None
 
 async def get_for_agent(agent: Agent, public_id: str) -> Escalation:
     """Return the agent's own escalation; another agent's is reported as not found."""
-    escalation = await Escalation.filter(public_id=public_id, agent=agent).first()
+    escalation = await Escalation.filter(public_id=checked_id(public_id), agent=agent).first()
     if escalation is None:
         raise NotFound(f"no escalation {public_id!r} for this agent")
     return escalation

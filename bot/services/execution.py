@@ -14,6 +14,7 @@ from bot.governance.mandate import money
 from bot.runtime import Runtime
 from bot.schemas import ExecutionIn
 from bot.services import audit, incidents, outbox
+from bot.services.lookup import checked_id
 from models import Agent, Decision, Escalation
 
 
@@ -31,10 +32,10 @@ def breach_of(escalation: Escalation, decision: Decision | None, report: Executi
     if escalation.kind != "approval" or escalation.status != "approved" or decision is None:
         return Breach(f"executed {escalation.public_id} although it was {escalation.status}, not approved")
     approved = decision.approved_amount if decision.approved_amount is not None else escalation.amount
-    if report.amount is None:
-        return None
     if report.currency and escalation.currency and report.currency != escalation.currency:
         return Breach(f"executed in {report.currency}, but {escalation.currency} was approved")
+    if report.amount is None:
+        return None
     if approved is None or report.amount > approved:
         allowed = money(approved, escalation.currency) if approved is not None else "no amount"
         return Breach(f"executed {money(report.amount, escalation.currency)} against {allowed} approved")
@@ -70,8 +71,10 @@ def _text(amount: Decimal | None) -> str | None:
 async def report(rt: Runtime, *, agent: Agent, public_id: str, body: ExecutionIn) -> Escalation:
     """Record an execution; one beyond the approval opens an incident and pauses the agent."""
     async with transaction() as conn:
+        # The agent row first, as intake and admin changes take it: the same lock order, no deadlock.
+        await Agent.filter(id=agent.id).select_for_update().using_db(conn).first()
         escalation = (
-            await Escalation.filter(public_id=public_id, agent=agent)
+            await Escalation.filter(public_id=checked_id(public_id), agent=agent)
             .select_for_update()
             .using_db(conn)
             .first()
@@ -93,7 +96,7 @@ async def report(rt: Runtime, *, agent: Agent, public_id: str, body: ExecutionIn
             subject=public_id,
             payload=escalation.execution,
         )
-        if escalation.message_ts is not None or escalation.channel_id:
+        if await outbox.has_message(conn, escalation):
             await outbox.enqueue(conn, outbox.UPDATE_ESCALATION, escalation=escalation)
         if breach is not None:
             await _stop(conn, agent, escalation, breach)

@@ -11,6 +11,7 @@ from bot.db import transaction
 from bot.errors import EscalationClosed, Invalid, NotAMember, NotFound
 from bot.runtime import Runtime
 from bot.services import audit, outbox
+from bot.services.lookup import checked_id
 from bot.slack.text import escape, mention
 from models import Agent, Council, Escalation, Member
 
@@ -63,7 +64,7 @@ async def open_for_breach(
             f"(`{escalation.public_id}`). Incident `{incident.public_id}` is open in the council channel.",
         },
     )
-    if escalation.channel_id:
+    if await outbox.has_message(conn, escalation):
         await outbox.enqueue(
             conn,
             outbox.THREAD_REPLY,
@@ -86,7 +87,9 @@ async def _council_member(conn: BaseDBAsyncClient, incident: Escalation, user: s
 
 
 async def _incident(conn: BaseDBAsyncClient, public_id: str) -> Escalation:
-    incident = await Escalation.filter(public_id=public_id).select_for_update().using_db(conn).first()
+    incident = (
+        await Escalation.filter(public_id=checked_id(public_id)).select_for_update().using_db(conn).first()
+    )
     if incident is None or incident.kind != "incident":
         raise NotFound(f"There is no incident {public_id}.")
     return incident

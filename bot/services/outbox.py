@@ -36,3 +36,11 @@ async def enqueue(
         payload=payload or {},
         next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
     )
+
+
+async def has_message(conn: BaseDBAsyncClient, escalation: Escalation) -> bool:
+    """Whether the escalation's Slack message is posted or still on its way (so it can be followed up)."""
+    if escalation.message_ts is not None:
+        return True
+    posts = OutboxItem.filter(escalation=escalation, kind=POST_ESCALATION).exclude(status="dead")
+    return await posts.using_db(conn).exists()

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from bot.db import transaction
-from bot.errors import EscalationClosed, Invalid, NotAMember, NotFound
+from bot.errors import Conflict, EscalationClosed, Invalid, NotAMember, NotFound
 from bot.governance.rules import Choice, Elector, Rule, Verdict, evaluate
 from bot.runtime import Runtime
 from bot.services import audit, decisions, outbox
+from bot.services.lookup import checked_id
 from bot.services.serialize import vote_choices
 from bot.slack.text import money
 from models import Escalation, Vote
@@ -45,7 +46,9 @@ def elector_of(escalation: Escalation, user: str) -> Elector:
     raise NotAMember("You are not on this council, so you cannot vote on this escalation.")
 
 
-def _open_for(escalation: Escalation | None, public_id: str, user: str) -> tuple[Escalation, Elector]:
+def _open_for(
+    escalation: Escalation | None, public_id: str, user: str, version: int | None
+) -> tuple[Escalation, Elector]:
     if escalation is None:
         raise NotFound(f"There is no escalation {public_id}.")
     elector = elector_of(escalation, user)
@@ -54,12 +57,19 @@ def _open_for(escalation: Escalation | None, public_id: str, user: str) -> tuple
     if escalation.deadline is not None and escalation.deadline <= datetime.now(UTC):
         # The sweep applies on_timeout shortly; until then no vote may slip in after the deadline.
         raise EscalationClosed("The deadline has passed; votes are closed.")
+    if version is not None and version != escalation.version:
+        raise Conflict(
+            "The agent amended this escalation after you opened it "
+            f"(it is now version {escalation.version}); read the updated message and vote again.",
+            code="stale_version",
+        )
     return escalation, elector
 
 
-async def check_can_vote(*, public_id: str, user: str) -> Escalation:
+async def check_can_vote(*, public_id: str, user: str, version: int | None = None) -> Escalation:
     """Refuse early (before a modal opens) a user who could not vote on this escalation."""
-    escalation, _ = _open_for(await Escalation.filter(public_id=public_id).first(), public_id, user)
+    found = await Escalation.filter(public_id=checked_id(public_id)).first()
+    escalation, _ = _open_for(found, public_id, user, version)
     return escalation
 
 
@@ -100,12 +110,19 @@ def _checked(ballot: Ballot, escalation: Escalation) -> Ballot:
     return Ballot(ballot.choice, reason, conditions, amount)
 
 
-async def cast(rt: Runtime, *, public_id: str, user: str, ballot: Ballot) -> VoteResult:
+async def cast(
+    rt: Runtime, *, public_id: str, user: str, ballot: Ballot, version: int | None = None
+) -> VoteResult:
     """Record or change a member's vote; close the escalation if the rule is now decided."""
     async with transaction() as conn:
         # Row lock on PostgreSQL: votes on one escalation are evaluated one after another.
-        found = await Escalation.filter(public_id=public_id).select_for_update().using_db(conn).first()
-        escalation, elector = _open_for(found, public_id, user)
+        found = (
+            await Escalation.filter(public_id=checked_id(public_id))
+            .select_for_update()
+            .using_db(conn)
+            .first()
+        )
+        escalation, elector = _open_for(found, public_id, user, version)
         ballot = _checked(ballot, escalation)
         values = {
             "choice": ballot.choice.value,

@@ -111,11 +111,11 @@ def _votes(view: EscalationView) -> list[Block]:
     return blocks
 
 
-def _buttons(public_id: str, *labels: tuple[str, str, str | None]) -> ActionsBlock:
+def _buttons(value: str, *labels: tuple[str, str, str | None]) -> ActionsBlock:
     return ActionsBlock(
         block_id=ids.VOTE_ACTIONS_BLOCK,
         elements=[
-            ButtonElement(text=text, action_id=action, value=public_id, style=style)
+            ButtonElement(text=text, action_id=action, value=value, style=style)
             for text, action, style in labels
         ],
     )
@@ -156,7 +156,7 @@ def _approval(view: EscalationView) -> list[Block]:
     elif view.status == "pending":
         blocks.append(
             _buttons(
-                view.public_id,
+                ids.vote_value(view.public_id, view.version),
                 ("Approve", ids.APPROVE, "primary"),
                 ("Approve with conditions", ids.APPROVE_WITH_CONDITIONS, None),
                 ("Reject", ids.REJECT, "danger"),

@@ -24,3 +24,14 @@ AMOUNT_INPUT = "council_amount_input"
 RESOLVE_MODAL = "council_resolve_modal"
 NOTES_BLOCK = "council_notes"
 NOTES_INPUT = "council_notes_input"
+
+
+def vote_value(public_id: str, version: int) -> str:
+    """A vote button's value: the escalation and the version its voter is looking at."""
+    return f"{public_id}:{version}"
+
+
+def parse_vote_value(value: str) -> tuple[str, int | None]:
+    """Split a vote button's value; a value without a version (an older message) gives None."""
+    public_id, _, version = value.partition(":")
+    return public_id, int(version) if version.isdigit() and version.isascii() else None

@@ -15,12 +15,12 @@ TEXT_MAX = 2000
 
 
 def _modal(
-    *, callback_id: str, public_id: str, title: str, submit: str, intro: str, inputs: list[InputBlock]
+    *, callback_id: str, ref: str, title: str, submit: str, intro: str, inputs: list[InputBlock]
 ) -> dict[str, Any]:
     view = View(
         type="modal",
         callback_id=callback_id,
-        private_metadata=public_id,
+        private_metadata=ref,
         title=title,
         submit=submit,
         close="Cancel",
@@ -30,7 +30,7 @@ def _modal(
     return view.to_dict()
 
 
-def reject_modal(*, public_id: str, title: str) -> dict[str, Any]:
+def reject_modal(*, ref: str, title: str) -> dict[str, Any]:
     """Ask why; a Reject counts only with a reason."""
     reason = InputBlock(
         block_id=ids.REASON_BLOCK,
@@ -39,7 +39,7 @@ def reject_modal(*, public_id: str, title: str) -> dict[str, Any]:
     )
     return _modal(
         callback_id=ids.REJECT_MODAL,
-        public_id=public_id,
+        ref=ref,
         title="Reject escalation",
         submit="Reject",
         intro=f"Rejecting: {title}",
@@ -47,9 +47,7 @@ def reject_modal(*, public_id: str, title: str) -> dict[str, Any]:
     )
 
 
-def conditions_modal(
-    *, public_id: str, title: str, amount: Decimal | None, currency: str | None
-) -> dict[str, Any]:
+def conditions_modal(*, ref: str, title: str, amount: Decimal | None, currency: str | None) -> dict[str, Any]:
     """Ask for the conditions, and optionally a lower amount than requested."""
     inputs = [
         InputBlock(
@@ -72,7 +70,7 @@ def conditions_modal(
         )
     return _modal(
         callback_id=ids.CONDITIONS_MODAL,
-        public_id=public_id,
+        ref=ref,
         title="Approve with conditions",
         submit="Approve",
         intro=f"Approving with conditions: {title}",
@@ -80,7 +78,7 @@ def conditions_modal(
     )
 
 
-def resolve_modal(*, public_id: str, title: str) -> dict[str, Any]:
+def resolve_modal(*, ref: str, title: str) -> dict[str, Any]:
     """Ask how the incident was resolved."""
     notes = InputBlock(
         block_id=ids.NOTES_BLOCK,
@@ -89,7 +87,7 @@ def resolve_modal(*, public_id: str, title: str) -> dict[str, Any]:
     )
     return _modal(
         callback_id=ids.RESOLVE_MODAL,
-        public_id=public_id,
+        ref=ref,
         title="Resolve incident",
         submit="Resolve",
         intro=f"Resolving: {title}",

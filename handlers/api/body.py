@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -11,6 +12,9 @@ from pydantic import BaseModel, ValidationError
 from bot.council_file import describe_errors
 from bot.errors import BadRequest, Invalid, PayloadTooLarge, UnsupportedMediaType
 from bot.schemas import MAX_BODY_BYTES
+
+# Deep enough for any real context; shallow enough that nothing downstream recurses out of stack.
+MAX_DEPTH = 32
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -29,7 +33,7 @@ async def read_json(request: web.Request) -> Any:
         if len(raw) > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"body is over the limit of {MAX_BODY_BYTES} bytes")
     try:
-        return json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except UnicodeDecodeError:
         raise BadRequest("body is not UTF-8", code="invalid_json") from None
     except json.JSONDecodeError as error:
@@ -39,6 +43,50 @@ async def read_json(request: web.Request) -> Any:
         ) from None
     except RecursionError:
         raise BadRequest("body is nested too deeply", code="invalid_json") from None
+    except ValueError as error:  # NaN or Infinity, which JSON does not have.
+        raise BadRequest(f"body is not valid JSON: {error}", code="invalid_json") from None
+    _check_values(data)
+    return data
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _check_values(value: Any, where: str = "", depth: int = 0) -> None:
+    """Refuse what a database or Slack cannot hold: deep nesting, NUL, lone surrogates, infinite numbers."""
+    if depth > MAX_DEPTH:
+        raise Invalid(
+            f"{where or 'body'} is nested more than {MAX_DEPTH} levels deep",
+            details=[{"field": where, "message": "nested too deeply"}],
+        )
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, where or "body")
+            _check_values(item, f"{where}.{key}" if where else key, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_values(item, f"{where}[{index}]", depth + 1)
+    elif isinstance(value, str):
+        _check_text(value, where)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise Invalid(
+            f"{where}: number is too large", details=[{"field": where, "message": "number too large"}]
+        )
+
+
+def _check_text(text: str, where: str) -> None:
+    if "\x00" in text:
+        raise Invalid(
+            f"{where}: text may not contain NUL characters", details=[{"field": where, "message": "NUL"}]
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid(
+            f"{where}: text is not valid Unicode (a lone surrogate)",
+            details=[{"field": where, "message": "invalid unicode"}],
+        ) from None
 
 
 def validate(model: type[Model], data: Any) -> Model:

@@ -65,12 +65,26 @@ def guarded(listener: Listener) -> Listener:
         try:
             await listener(**{name: value for name, value in given.items() if name in wanted})
         except Exception as error:  # Each failure is shown to the person; crashes are also logged.
+            if ack.response is None and body.get("type") == "view_submission":
+                # A modal has no response_url: keep it open and say what happened inside it.
+                await ack(response_action="errors", errors=_modal_error(body, error))
+                if not isinstance(error, CouncilError):
+                    log.error("Slack modal listener failed", exc_info=error)
+                return
             if ack.response is None:
                 await ack()
             await present(error, body, respond)
 
     run.__name__ = listener.__name__
     return run
+
+
+def _modal_error(body: dict[str, Any], error: Exception) -> dict[str, str]:
+    """Show the failure on the modal's first input block."""
+    text = error.message if isinstance(error, CouncilError) else CRASHED
+    blocks = body.get("view", {}).get("blocks", [])
+    first = next((b.get("block_id") for b in blocks if b.get("type") == "input" and b.get("block_id")), None)
+    return {first: text[:150]} if first else {}
 
 
 async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None) -> None:

@@ -32,9 +32,7 @@ async def resolve(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -
     public_id = body["actions"][0]["value"]
     incident = await Escalation.filter(public_id=public_id, kind="incident").first()
     title = incident.title if incident else public_id
-    await client.views_open(
-        trigger_id=body["trigger_id"], view=resolve_modal(public_id=public_id, title=title)
-    )
+    await client.views_open(trigger_id=body["trigger_id"], view=resolve_modal(ref=public_id, title=title))
 
 
 async def resolve_submitted(

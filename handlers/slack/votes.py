@@ -15,6 +15,7 @@ from bot.services import votes
 from bot.services.votes import Ballot
 from bot.slack import ids
 from bot.slack.vote_modals import conditions_modal, reject_modal
+from models import Escalation
 
 LABEL = {
     Choice.APPROVE: "Approve",
@@ -34,8 +35,10 @@ async def _click(
     choice: Choice, body: dict[str, Any], context: dict[str, Any], respond: AsyncRespond
 ) -> None:
     rt: Runtime = context["runtime"]
-    public_id = body["actions"][0]["value"]
-    result = await votes.cast(rt, public_id=public_id, user=body["user"]["id"], ballot=Ballot(choice))
+    public_id, version = ids.parse_vote_value(body["actions"][0]["value"])
+    result = await votes.cast(
+        rt, public_id=public_id, user=body["user"]["id"], ballot=Ballot(choice), version=version
+    )
     was = result.changed_from
     changed = f" (was {was.capitalize()})" if was and was != choice else ""
     await respond(
@@ -67,24 +70,32 @@ async def recuse(ack: AsyncAck, body: dict[str, Any], context: dict[str, Any], r
 async def reject(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
     """Open the modal that asks for a reason; nothing counts until it is submitted."""
     await ack()
-    escalation = await votes.check_can_vote(public_id=body["actions"][0]["value"], user=body["user"]["id"])
+    escalation = await _voting_on(body)
     await client.views_open(
         trigger_id=body["trigger_id"],
-        view=reject_modal(public_id=escalation.public_id, title=escalation.title),
+        view=reject_modal(
+            ref=ids.vote_value(escalation.public_id, escalation.version), title=escalation.title
+        ),
     )
 
 
 async def approve_with_conditions(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
     """Open the modal for conditions and an optional lower amount."""
     await ack()
-    escalation = await votes.check_can_vote(public_id=body["actions"][0]["value"], user=body["user"]["id"])
+    escalation = await _voting_on(body)
     view = conditions_modal(
-        public_id=escalation.public_id,
+        ref=ids.vote_value(escalation.public_id, escalation.version),
         title=escalation.title,
         amount=escalation.amount,
         currency=escalation.currency,
     )
     await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+async def _voting_on(body: dict[str, Any]) -> Escalation:
+    """The escalation (at the version on the clicked message) the member may vote on, or a refusal."""
+    public_id, version = ids.parse_vote_value(body["actions"][0]["value"])
+    return await votes.check_can_vote(public_id=public_id, user=body["user"]["id"], version=version)
 
 
 def _value(view: dict[str, Any], block: str, action: str) -> str:
@@ -100,9 +111,10 @@ async def _submit(
     fallback_block: str,
 ) -> None:
     """Count the modal's vote, or keep the modal open with the problem next to its field."""
+    public_id, version = ids.parse_vote_value(view["private_metadata"])
     try:
         await votes.cast(
-            context["runtime"], public_id=view["private_metadata"], user=body["user"]["id"], ballot=ballot
+            context["runtime"], public_id=public_id, user=body["user"]["id"], ballot=ballot, version=version
         )
     except CouncilError as error:
         field = error.details.get("field") if isinstance(error.details, dict) else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -15,14 +16,27 @@ from bot.app import slack_client
 from bot.delivery.worker import OutboxWorker
 from bot.governance.rules import Choice
 from bot.runtime import Runtime
-from bot.schemas import EscalationIn
-from bot.services import agents, escalations, votes
+from bot.schemas import EscalationIn, ExecutionIn
+from bot.services import agents, config, escalations, execution, votes
 from bot.services.agents import Credentials
 from bot.services.votes import Ballot
 from bot.settings import Settings
 from models import Escalation, OutboxItem
 from tests.fakeslack import FakeSlack
 from tests.harness import REFUND, CallbackSink
+
+AUTO_YML = """
+councils:
+  - name: ai-council
+    channel: C0COUNCIL
+    members:
+      - {user: U0TECH001, function: technology}
+agents:
+  - {name: auto-bot, owner: U0OWNER01, council: ai-council}
+policies:
+  - {name: small, match: {category: small}, decide: approve}
+defaults: {council: ai-council}
+"""
 
 
 @pytest.fixture
@@ -128,6 +142,7 @@ async def test_callback_is_retried_with_the_same_event_id_until_2xx(
         await worker.deliver_due()
         await _time_passes()
     assert sink.attempts == 3 and len(sink.received) == 1
+    assert len(set(sink.event_ids)) == 1
     headers, body = sink.received[0]
     assert keys.verify(credentials.signing_secret, body, headers["Council-Signature"])
     row = await OutboxItem.get(escalation=escalation, kind="agent.callback")
@@ -220,3 +235,54 @@ async def test_callbacks_have_their_own_lane(
     assert len(sink.received) == 1 and fake.calls == []
     await worker.deliver_due(lane="slack")
     assert len(_posts(fake)) == 2 and len(sink.received) == 1
+
+
+async def test_an_auto_decided_escalation_leaves_nothing_stuck_in_the_outbox(
+    database: str, rt: Runtime, worker: OutboxWorker, fake: FakeSlack
+) -> None:
+    await config.apply_text(AUTO_YML, source="council.yml")
+    creds = await agents.create(name="auto-bot", owner="U0OWNER01", council=None, server_key=rt.server_key)
+    escalation = await _escalate(rt, creds, category="small")
+    assert escalation.status == "approved" and escalation.message_ts is None
+    await execution.report(
+        rt,
+        agent=await agents.get("auto-bot"),
+        public_id=escalation.public_id,
+        body=ExecutionIn(amount=Decimal("99999")),
+    )
+    await worker.deliver_due()
+    await _time_passes()
+    await worker.deliver_due()
+    stuck = await OutboxItem.filter(status="pending").values_list("kind", flat=True)
+    assert stuck == []
+    incident = await Escalation.get(kind="incident")
+    assert incident.message_ts is not None and (await agents.get("auto-bot")).status == "paused"
+
+
+async def test_follow_ups_of_a_post_that_died_are_parked_not_retried_forever(
+    rt: Runtime, credentials: Credentials, worker: OutboxWorker, fake: FakeSlack
+) -> None:
+    escalation = await _escalate(rt, credentials)
+    fake.fail_next("chat.postMessage", status=200, error="channel_not_found")
+    await worker.deliver_due()
+    await votes.cast(rt, public_id=escalation.public_id, user="U0TECH001", ballot=Ballot(Choice.APPROVE))
+    await worker.deliver_due()
+    rows = await OutboxItem.filter(escalation=escalation).order_by("id").values_list("kind", "status")
+    assert rows == [("slack.post_escalation", "dead"), ("slack.update_escalation", "dead")]
+
+
+async def test_later_rows_of_an_escalation_wait_for_an_earlier_one_in_backoff(
+    rt: Runtime, credentials: Credentials, worker: OutboxWorker, fake: FakeSlack
+) -> None:
+    escalation = await _escalate(rt, credentials)
+    fake.fail_next("chat.postMessage", status=503, times=2)
+    await worker.deliver_due()
+    await votes.cast(rt, public_id=escalation.public_id, user="U0TECH001", ballot=Ballot(Choice.APPROVE))
+    await worker.deliver_due()
+    assert [c.method for c in fake.calls if c.ok] == []
+    await _time_passes()
+    await worker.deliver_due()
+    assert [c.method for c in fake.calls if c.ok and c.method.startswith("chat.")] == [
+        "chat.postMessage",
+        "chat.update",
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 import yaml
 
 from bot.governance.rules import Choice
@@ -223,3 +224,18 @@ async def test_digest_now_is_for_admins_and_says_it_does_not_exist_yet(council: 
     assert "Only Council admins" in await _ask("digest now", user=MEMBER)
     assert await _ask("digest now") == "The weekly digest is not available yet."
     assert "I don't know" in await _ask("digest")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "decisions ²",
+        "decisions 99999999999",
+        "agent pause " + "x" * 120,
+        "agent resume " + "x" * 120,
+        "members " + "y" * 120,
+    ],
+)
+async def test_odd_words_get_a_plain_answer_not_a_crash(council: None, text: str) -> None:
+    answer = await admin_commands.run(text=text, user="U0ADMIN01")
+    assert "Something went wrong" not in answer and answer.strip()

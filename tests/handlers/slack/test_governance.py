@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
+from bot.services import agents
 from bot.settings import Settings
 from bot.slack import ids
 from models import AuditEvent, Escalation, Vote
-from tests.harness import REFUND, Harness, running_council
+from tests.fakeslack import signed_headers
+from tests.harness import REFUND, SIGNING_SECRET, Harness, running_council
 
 GOVERNED = """
 admins: [U0ADMIN01]
@@ -273,3 +275,59 @@ async def test_incident_is_owned_and_resolved_from_slack(governed: Harness) -> N
     resolved = await _status(governed, incident)
     assert resolved["status"] == "resolved" and resolved["resolution"] == "Restarted the worker."
     assert resolved["owner"] == "U0TECH001"
+
+
+async def test_a_vote_on_the_version_before_an_amendment_is_refused(governed: Harness) -> None:
+    esc = await _open(governed)
+    message = await governed.posted(esc)
+    old = governed.fake.find_message("C0COUNCIL", message.message_ts or "")
+    assert old is not None
+    old_blocks = old.blocks
+    opened_before = len(governed.fake.views)
+    await governed.click("U0TECH001", ids.APPROVE_WITH_CONDITIONS, esc)
+    modal = (await governed.fake.wait_for(lambda: governed.fake.views[opened_before:]))[-1].view
+    status, _ = await governed.api("PATCH", f"/escalations/{esc}", {"action": {"amount": 1249}})
+    assert status == 200
+    body = governed.fake.view_submission_body(
+        "U0TECH001",
+        modal["callback_id"],
+        {ids.CONDITIONS_BLOCK: {ids.CONDITIONS_INPUT: "fine"}},
+        private_metadata=modal["private_metadata"],
+    )
+    answer = await governed.http.post(
+        f"{governed.url}/slack/events", data=body.encode(), headers=signed_headers(SIGNING_SECRET, body)
+    )
+    errors = (await answer.json())["errors"]
+    assert "now version 2" in errors[ids.CONDITIONS_BLOCK]
+    stale = governed.fake.block_action_body(
+        "U0FIN0001",
+        ids.APPROVE,
+        _value(old_blocks, ids.APPROVE),
+        channel_id="C0COUNCIL",
+        message_ts=message.message_ts,
+    )
+    await governed.slack(stale)
+    told = await governed.fake.wait_for(
+        lambda: [r for r in governed.fake.responses if "version 2" in r.body["text"]]
+    )
+    assert told and await Vote.filter(escalation__public_id=esc).count() == 0
+
+
+async def test_a_paused_agent_cannot_amend(governed: Harness) -> None:
+    esc = await _open(governed)
+    await agents.set_status(name="refund-bot", status="paused", reason="investigating", actor="U0ADMIN01")
+    status, body = await governed.api("PATCH", f"/escalations/{esc}", {"action": {"amount": 99000}})
+    assert status == 403 and body["error"]["code"] == "agent_paused"
+
+
+async def test_an_amendment_that_would_route_elsewhere_is_refused(governed: Harness) -> None:
+    esc = await _open(governed, category="veto")
+    status, body = await governed.api("PATCH", f"/escalations/{esc}", {"category": "unanimous"})
+    assert status == 409 and body["error"]["code"] == "reroute_required"
+    assert "policy unanimous" in body["error"]["message"]
+    _, unchanged = await governed.get(esc)
+    assert unchanged["category"] == "veto" and unchanged["version"] == 1
+
+
+def _value(blocks: list[dict[str, Any]], action_id: str) -> str:
+    return next(e["value"] for b in blocks for e in b.get("elements", []) if e.get("action_id") == action_id)
