@@ -7,7 +7,6 @@ RECUSE = "council_vote_recuse"
 APPROVE_WITH_CONDITIONS = "council_vote_conditions"
 TAKE_OWNERSHIP = "council_take_ownership"
 RESOLVE = "council_resolve"
-OPEN_LINK = "council_open_link"
 
 VOTE_ACTIONS_BLOCK = "council_vote_actions"
 
