@@ -10,7 +10,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from bot.db import transaction
 from bot.errors import EscalationClosed
 from bot.runtime import Runtime
-from bot.services import audit, decisions, outbox
+from bot.services import audit, decisions, incidents, outbox
 from bot.slack.text import escape
 from models import Escalation, Vote
 
@@ -25,6 +25,10 @@ async def sweep(rt: Runtime) -> None:
             await expire(rt, escalation.id, now=now)
         except EscalationClosed:
             continue  # Decided by a vote, or by another replica, a moment ago.
+    for incident in await Escalation.filter(
+        kind="incident", status="open", extended=False, deadline__lte=now
+    ):
+        await incidents.escalate_unowned(rt, incident.id, now=now)
     for escalation in await Escalation.filter(status="pending", deadline__gt=now):
         due = sum(1 for at in escalation.remind_at if datetime.fromisoformat(at) <= now)
         if due > escalation.reminders_sent:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -12,6 +12,7 @@ from bot.errors import EscalationClosed, Invalid, NotAMember, NotFound
 from bot.runtime import Runtime
 from bot.services import audit, outbox
 from bot.services.lookup import checked_id
+from bot.services.routing import INCIDENT_ACK_SECONDS
 from bot.slack.text import escape, mention
 from models import Agent, Council, Escalation, Member
 
@@ -39,6 +40,7 @@ async def open_for_breach(
         ),
         risk="high",
         status="open",
+        deadline=datetime.now(UTC) + timedelta(seconds=INCIDENT_ACK_SECONDS),
         council_id=council_id,
         channel_id=channel,
         route_reason="opened by Council: execution beyond approval",
@@ -169,3 +171,46 @@ async def resolve(rt: Runtime, *, public_id: str, user: str, notes: str) -> Esca
         )
     rt.after_commit()
     return incident
+
+
+async def escalate_unowned(rt: Runtime, incident_id: int, *, now: datetime) -> None:
+    """Nobody took an incident by its deadline: tell the council's chairs and the agent's owner, once."""
+    async with transaction() as conn:
+        incident = await Escalation.filter(id=incident_id).select_for_update().using_db(conn).get()
+        if incident.status != "open" or incident.extended or not incident.deadline or incident.deadline > now:
+            return
+        await Escalation.filter(id=incident.id).using_db(conn).update(extended=True)
+        chairs = await Member.filter(council_id=incident.council_id, role="chair", active=True).using_db(conn)
+        owner = (await Agent.get(id=incident.agent_id)).owner_user_id
+        told = list(dict.fromkeys([*(c.user_id for c in chairs), owner]))
+        for user in told:
+            await outbox.enqueue(
+                conn,
+                outbox.DIRECT_MESSAGE,
+                escalation=incident,
+                payload={
+                    "user": user,
+                    "text": f":rotating_light: Nobody has taken ownership of incident `{incident.public_id}` "
+                    f"*{escape(incident.title)}*. Please take it or assign it.",
+                },
+            )
+        if await outbox.has_message(conn, incident):
+            await outbox.enqueue(
+                conn,
+                outbox.THREAD_REPLY,
+                escalation=incident,
+                payload={
+                    "text": ":rotating_light: No owner by the deadline: escalated to "
+                    + ", ".join(mention(user) for user in told)
+                    + "."
+                },
+            )
+        await audit.record(
+            conn,
+            actor_type="system",
+            actor_id="scheduler",
+            action="incident.escalated",
+            subject=incident.public_id,
+            payload={"told": told},
+        )
+    rt.after_commit()

@@ -125,7 +125,7 @@ async def open_escalation(
             remind_at=[(now + timedelta(seconds=s)).isoformat() for s in chosen.remind_offsets]
             if voting
             else [],
-            deadline=deadline if voting else None,
+            deadline=deadline if voting or body.kind == "incident" else None,
         )
         await audit.record(
             conn,

@@ -10,6 +10,8 @@ from bot.governance.policy import Facts, first_match, parse_reminders
 from bot.governance.rules import Rule
 from models import Agent, Council, Policy, Setting
 
+INCIDENT_ACK_SECONDS = 3600
+
 
 @dataclass(frozen=True)
 class Route:
@@ -56,6 +58,9 @@ async def route(
     if council is None and agent.council_id is not None:
         council = await Council.filter(id=agent.council_id).first()
     deadline = spec.deadline_seconds() if spec.deadline or spec is fallback else fallback.deadline_seconds()
+    if kind == "incident" and not (spec.deadline or fallback.deadline):
+        # An incident's deadline is for taking ownership: far shorter than a vote's.
+        deadline = INCIDENT_ACK_SECONDS
     reminders = spec.remind if spec.remind or spec is fallback else fallback.remind
     why = f"policy {name}" if name else "no policy matched: default route"
     return Route(

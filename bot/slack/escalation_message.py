@@ -71,9 +71,10 @@ def _facts(view: EscalationView) -> SectionBlock:
         facts.append(f"*Risk*\n{escape(view.risk)}")
     if view.category:
         facts.append(f"*Category*\n{safe(view.category, 100)}")
-    if view.deadline and view.status == "pending":
+    if view.deadline and view.status in ("pending", "open"):
         stamp, plain = int(view.deadline.timestamp()), view.deadline.strftime("%Y-%m-%d %H:%M UTC")
-        facts.append(f"*Deadline*\n<!date^{stamp}^{{date_short_pretty}} {{time}}|{plain}>")
+        label = "Take ownership by" if view.kind == "incident" else "Deadline"
+        facts.append(f"*{label}*\n<!date^{stamp}^{{date_short_pretty}} {{time}}|{plain}>")
     if view.rule:
         facts.append(f"*Rule*\n{escape(view.rule)}")
     return SectionBlock(fields=[MarkdownTextObject(text=clip(f, 2000)) for f in facts[:10]])

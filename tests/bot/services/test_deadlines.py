@@ -10,7 +10,7 @@ from bot.errors import EscalationClosed
 from bot.governance.rules import Choice
 from bot.runtime import Runtime
 from bot.schemas import EscalationIn
-from bot.services import agents, config, deadlines, escalations, votes
+from bot.services import agents, config, deadlines, escalations, incidents, votes
 from bot.services.votes import Ballot
 from models import Decision, Escalation, OutboxItem
 
@@ -120,3 +120,31 @@ async def test_no_vote_slips_in_between_the_deadline_and_the_sweep(rt: Runtime, 
     await deadlines.sweep(rt)
     await escalation.refresh_from_db()
     assert escalation.status == "expired"
+
+
+async def test_an_unowned_incident_is_escalated_once_to_the_chair_and_the_owner(
+    rt: Runtime, agent_key: str
+) -> None:
+    agent = await agents.authenticate(f"Bearer {agent_key}")
+    body = EscalationIn.model_validate({"kind": "incident", "title": "Refund queue stuck"})
+    incident, _ = await escalations.create(rt, agent=agent, body=body, idempotency_key=None)
+    assert incident.status == "open" and incident.deadline is not None
+    assert round((incident.deadline - incident.created_at).total_seconds()) == 3600
+    await deadlines.sweep(rt)
+    assert await _dms(incident) == []
+    await _age(incident, past_deadline=True)
+    await deadlines.sweep(rt)
+    await deadlines.sweep(rt)
+    assert await _dms(incident) == ["U0PEOPLE1", "U0OWNER01"]
+    await incident.refresh_from_db()
+    assert incident.status == "open"
+
+
+async def test_an_owned_incident_is_not_escalated(rt: Runtime, agent_key: str) -> None:
+    agent = await agents.authenticate(f"Bearer {agent_key}")
+    body = EscalationIn.model_validate({"kind": "incident", "title": "Refund queue stuck"})
+    incident, _ = await escalations.create(rt, agent=agent, body=body, idempotency_key=None)
+    await incidents.take_ownership(rt, public_id=incident.public_id, user="U0TECH001")
+    await _age(await Escalation.get(id=incident.id), past_deadline=True)
+    await deadlines.sweep(rt)
+    assert await _dms(incident) == []
