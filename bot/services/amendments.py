@@ -80,12 +80,11 @@ async def amend(rt: Runtime, *, agent: Agent, public_id: str, patch: EscalationP
             subject=public_id,
             payload={"before": before, "after": _snapshot(escalation), "voided_votes": voided},
         )
-        await outbox.enqueue(conn, outbox.UPDATE_ESCALATION, escalation=escalation)
         told = ", ".join(mention(v["user"]) for v in voided)
         changed = ", ".join(changes)
         text = f":pencil2: The agent amended this escalation (version {escalation.version}): {changed}."
         text += f" Votes voided — {told}, please vote again." if voided else " No votes had been cast."
-        await outbox.enqueue(conn, outbox.THREAD_REPLY, escalation=escalation, payload={"text": text})
+        await outbox.announce(conn, escalation, text)
     rt.after_commit()
     return escalation
 
@@ -146,18 +145,14 @@ async def withdraw(rt: Runtime, *, agent: Agent, public_id: str, body: WithdrawI
             subject=public_id,
             payload={"reason": reason, "voters": list(voters)},
         )
-        await outbox.enqueue(conn, outbox.UPDATE_ESCALATION, escalation=escalation)
         because = f": {escape(reason)}" if reason else "."
         told = (
             f" Thanks {', '.join(mention(str(v)) for v in voters)} — no further vote is needed."
             if voters
             else ""
         )
-        await outbox.enqueue(
-            conn,
-            outbox.THREAD_REPLY,
-            escalation=escalation,
-            payload={"text": f":leftwards_arrow_with_hook: Withdrawn by the agent{because}{told}"},
+        await outbox.announce(
+            conn, escalation, f":leftwards_arrow_with_hook: Withdrawn by the agent{because}{told}"
         )
     rt.after_commit(decided=public_id)
     return escalation

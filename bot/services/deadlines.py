@@ -89,8 +89,7 @@ async def _extend(conn: BaseDBAsyncClient, escalation: Escalation, *, now: datet
             ":rotating_light: No decision by the deadline: escalated to the chair and the agent's "
             f"owner; closes at {stamp}."
         )
-    await outbox.enqueue(conn, outbox.THREAD_REPLY, escalation=escalation, payload={"text": text})
-    await outbox.enqueue(conn, outbox.UPDATE_ESCALATION, escalation=escalation)
+    await outbox.announce(conn, escalation, text)
 
 
 async def remind(rt: Runtime, escalation_id: int, *, count: int) -> None:

@@ -118,13 +118,7 @@ async def take_ownership(rt: Runtime, *, public_id: str, user: str) -> Escalatio
             subject=public_id,
             payload={"previous_owner": previous},
         )
-        await outbox.enqueue(conn, outbox.UPDATE_ESCALATION, escalation=incident)
-        await outbox.enqueue(
-            conn,
-            outbox.THREAD_REPLY,
-            escalation=incident,
-            payload={"text": f":raising_hand: {mention(user)} owns this incident."},
-        )
+        await outbox.announce(conn, incident, f":raising_hand: {mention(user)} owns this incident.")
     rt.after_commit()
     return incident
 
@@ -162,12 +156,8 @@ async def resolve(rt: Runtime, *, public_id: str, user: str, notes: str) -> Esca
             subject=public_id,
             payload={"notes": notes},
         )
-        await outbox.enqueue(conn, outbox.UPDATE_ESCALATION, escalation=incident)
-        await outbox.enqueue(
-            conn,
-            outbox.THREAD_REPLY,
-            escalation=incident,
-            payload={"text": f":white_check_mark: Resolved by {mention(user)}: {escape(notes[:2000])}"},
+        await outbox.announce(
+            conn, incident, f":white_check_mark: Resolved by {mention(user)}: {escape(notes[:2000])}"
         )
     rt.after_commit()
     return incident

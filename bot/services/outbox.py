@@ -44,3 +44,11 @@ async def has_message(conn: BaseDBAsyncClient, escalation: Escalation) -> bool:
         return True
     posts = OutboxItem.filter(escalation=escalation, kind=POST_ESCALATION).exclude(status="dead")
     return await posts.using_db(conn).exists()
+
+
+async def announce(conn: BaseDBAsyncClient, escalation: Escalation, text: str) -> None:
+    """Re-render the escalation's message and say what changed in its thread (if it has a message)."""
+    if not await has_message(conn, escalation):
+        return
+    await enqueue(conn, UPDATE_ESCALATION, escalation=escalation)
+    await enqueue(conn, THREAD_REPLY, escalation=escalation, payload={"text": text})
