@@ -26,7 +26,8 @@ from bench.database import Database, temporary_database
 from bench.figures import Latency, Row, latency_rows, report
 from bench.load import LoadRun, Request, fire, serving
 from bench.machine import describe
-from bot.app import BOLT, SLACK_CLIENT, _slack_events
+from bot.app import _slack_events
+from bot.app_keys import BOLT, SLACK_CLIENT
 from bot.slack import ids
 from models import Decision, OutboxItem
 from tests.fakeslack import FakeSlack, Message, signed_headers

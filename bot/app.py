@@ -12,7 +12,6 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
@@ -21,19 +20,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 import handlers.api
 import handlers.slack
 from bot import council_file, db, keys
-from bot.delivery import callbacks
-from bot.delivery.worker import OutboxWorker
+from bot.app_keys import BOLT, RUNTIME, SLACK_CLIENT, SOCKET_MODE, TIMERS, WORKER
+from bot.outbox import callbacks
+from bot.outbox.worker import OutboxWorker
 from bot.runtime import Runtime
-from bot.scheduler import start_scheduler
+from bot.scheduler import Timers
 from bot.services import config
 from bot.settings import Settings
 from handlers.api.errors import json_errors
-from handlers.keys import RUNTIME
 
-BOLT = web.AppKey("bolt", AsyncApp)
-SLACK_CLIENT = web.AppKey("slack_client", AsyncWebClient)
-WORKER = web.AppKey("worker", OutboxWorker)
-SOCKET_MODE = web.AppKey("socket_mode", bool)
 SLACK_BODY_LIMIT = 1024 * 1024
 QUICK = BackoffRetryIntervalCalculator(backoff_factor=0.2)
 log = logging.getLogger(__name__)
@@ -42,7 +37,8 @@ log = logging.getLogger(__name__)
 def slack_client(settings: Settings) -> AsyncWebClient:
     """A Web API client that rides out a blip (one quick retry); the outbox backs off past that.
 
-    Longer in-call retries would hold the worker while Slack is down, delaying agent callbacks.
+    Longer in-call retries would hold the worker while Slack is down. A 429 is not retried in the
+    call either: the worker reads its Retry-After and re-queues the row, instead of sleeping in it.
     """
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
@@ -50,7 +46,6 @@ def slack_client(settings: Settings) -> AsyncWebClient:
         base_url=settings.slack_api_url,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=1, interval_calculator=QUICK),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=1),
             AsyncServerErrorRetryHandler(max_retry_count=1, interval_calculator=QUICK),
         ],
     )
@@ -122,9 +117,12 @@ async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
-    scheduler = start_scheduler(app[RUNTIME])
+    timers = Timers(app[RUNTIME])
+    app[TIMERS] = timers
+    timers.start()
     yield
-    scheduler.shutdown(wait=False)
+    # Before the worker and the database close: a sweep in flight finishes its transaction first.
+    await timers.stop()
 
 
 async def _socket_mode(app: web.Application) -> AsyncIterator[None]:

@@ -17,6 +17,7 @@ from bot import db, keys
 from bot.council_file import NAME_PATTERN, USER_ID_PATTERN
 from bot.errors import CouncilError
 from bot.settings import MissingSetting, Settings
+from models.enums import AgentStatus
 
 USER_ID = re.compile(USER_ID_PATTERN)
 NAME = re.compile(NAME_PATTERN)
@@ -145,7 +146,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> Callable[[], Await
                 )
             return 0
         if args.agent_command in ("pause", "resume"):
-            status = "paused" if args.agent_command == "pause" else "active"
+            status = AgentStatus.PAUSED if args.agent_command == "pause" else AgentStatus.ACTIVE
             changed = await agents.set_status(
                 name=args.name, status=status, reason=getattr(args, "reason", None), actor="cli"
             )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,8 +19,7 @@ from pydantic import (
 )
 
 from bot.errors import ConfigError
-from bot.governance.policy import PolicyMatch, parse_duration, parse_reminders
-from bot.governance.rules import Rule
+from bot.governance import LimitsSpec, PolicyMatch, Rule, parse_duration, parse_reminders
 
 USER_ID_PATTERN = r"^[UW][A-Z0-9]{2,30}$"
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,79}$"
@@ -82,12 +80,6 @@ class CouncilSpec(Spec):
                 raise ValueError(f"member {member.user} is listed twice")
             seen.add(member.user)
         return value
-
-
-class LimitsSpec(Spec):
-    max_amount: Annotated[Decimal, Field(ge=0)] | None = None
-    auto_budget_24h: Annotated[Decimal, Field(ge=0)] | None = None
-    rate_per_minute: Annotated[int, Field(ge=1, le=100_000)] | None = None
 
 
 class AgentSpec(Spec):

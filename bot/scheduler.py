@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -11,19 +14,49 @@ from bot.services import deadlines
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 15
+STOP_WITHIN = 10.0
+Job = Callable[[Runtime], Awaitable[None]]
 
 
-def start_scheduler(rt: Runtime) -> AsyncIOScheduler:
-    """Start the scheduler with the deadline and reminder sweep."""
-    scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(
-        deadlines.sweep,
-        "interval",
-        seconds=SWEEP_SECONDS,
-        args=[rt],
-        id="deadline-sweep",
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.start()
-    return scheduler
+class Timers:
+    """The scheduler and the job runs in flight, so a stop lets a running sweep finish first."""
+
+    def __init__(self, rt: Runtime, *, sweep: Job = deadlines.sweep, every: float = SWEEP_SECONDS) -> None:
+        self.rt = rt
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self._running: set[asyncio.Task[Any]] = set()
+        self.scheduler.add_job(
+            self._tracked(sweep),
+            "interval",
+            seconds=every,
+            id="deadline-sweep",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=every,
+        )
+
+    def _tracked(self, job: Job) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            task = asyncio.current_task()
+            assert task is not None  # noqa: S101 - APScheduler runs coroutine jobs as tasks
+            self._running.add(task)
+            try:
+                await job(self.rt)
+            finally:
+                self._running.discard(task)
+
+        run.__name__ = getattr(job, "__name__", "job")
+        return run
+
+    def start(self) -> None:
+        """Start running the jobs."""
+        self.scheduler.start()
+
+    async def stop(self, within: float = STOP_WITHIN) -> None:
+        """Take no new runs, let a running job finish (up to `within` seconds), then shut down."""
+        self.scheduler.pause()
+        if self._running:
+            _, late = await asyncio.wait(set(self._running), timeout=within)
+            if late:
+                log.warning("a scheduled job did not finish within %.0fs of shutdown; cancelling it", within)
+        self.scheduler.shutdown(wait=False)

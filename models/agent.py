@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from models.enums import AgentStatus
+
 if TYPE_CHECKING:
     from models.council import Council
 
@@ -19,7 +21,7 @@ class Agent(Model):
         "models.Council", related_name="agents", null=True
     )
     council_id: int | None
-    status = fields.CharField(max_length=16, default="active")
+    status = fields.CharEnumField(AgentStatus, max_length=16, default=AgentStatus.ACTIVE)
     paused_reason: str | None = fields.TextField(null=True)
     limits: dict = fields.JSONField(default=dict)
     # Random salt; the callback signing secret is derived from it and the server key, never stored.

@@ -3,11 +3,13 @@
 from tortoise import fields
 from tortoise.models import Model
 
+from models.enums import ActorType
+
 
 class AuditEvent(Model):
     id = fields.IntField(primary_key=True)
     at = fields.DatetimeField()
-    actor_type = fields.CharField(max_length=16)
+    actor_type = fields.CharEnumField(ActorType, max_length=16)
     actor_id = fields.CharField(max_length=80)
     action = fields.CharField(max_length=64)
     subject = fields.CharField(max_length=80, null=True, db_index=True)

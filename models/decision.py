@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from models.enums import DecidedBy, Outcome
+
 if TYPE_CHECKING:
     from models.escalation import Escalation
 
@@ -17,8 +19,8 @@ class Decision(Model):
         "models.Escalation", related_name="decision"
     )
     escalation_id: int
-    outcome = fields.CharField(max_length=16)
-    decided_by = fields.CharField(max_length=16)
+    outcome = fields.CharEnumField(Outcome, max_length=16)
+    decided_by = fields.CharEnumField(DecidedBy, max_length=16)
     reasons: list = fields.JSONField(default=list)
     tally: dict = fields.JSONField(default=dict)
     votes: list = fields.JSONField(default=list)

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
 
+from models.enums import Kind, Risk, Status
+
 if TYPE_CHECKING:
     from models.agent import Agent
     from models.council import Council
+
+
+PUBLIC_ID = re.compile(r"esc_[0-9a-f]{20}")
+
+
+def new_public_id() -> str:
+    """Return a fresh public id, the `esc_…` that agents and Slack payloads carry."""
+    return "esc_" + secrets.token_hex(10)
+
+
+def is_public_id(text: str) -> bool:
+    """Whether text has the shape of a public id (anything else cannot exist)."""
+    return PUBLIC_ID.fullmatch(text) is not None
 
 
 class Escalation(Model):
@@ -21,20 +38,20 @@ class Escalation(Model):
     agent_id: int
     idempotency_key = fields.CharField(max_length=255, null=True)
     request_hash = fields.CharField(max_length=64)
-    kind = fields.CharField(max_length=16)
+    kind = fields.CharEnumField(Kind, max_length=16)
     title = fields.CharField(max_length=200)
     summary = fields.TextField(default="")
     action: dict = fields.JSONField(default=dict)
     amount = fields.DecimalField(max_digits=20, decimal_places=4, null=True)
     currency = fields.CharField(max_length=3, null=True)
     category = fields.CharField(max_length=80, null=True)
-    risk = fields.CharField(max_length=16, null=True)
+    risk = fields.CharEnumField(Risk, max_length=16, null=True)
     context: dict = fields.JSONField(default=dict)
     links: list = fields.JSONField(default=list)
     callback_url = fields.CharField(max_length=2000, null=True)
     run_id = fields.CharField(max_length=200, null=True)
     call_id = fields.CharField(max_length=200, null=True)
-    status = fields.CharField(max_length=16, db_index=True)
+    status = fields.CharEnumField(Status, max_length=16, db_index=True)
     council: fields.ForeignKeyNullableRelation[Council] = fields.ForeignKeyField(
         "models.Council", related_name="escalations", null=True
     )

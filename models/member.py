@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from models.enums import Role
+
 if TYPE_CHECKING:
     from models.council import Council
 
@@ -19,7 +21,7 @@ class Member(Model):
     council_id: int
     user_id = fields.CharField(max_length=32)
     function = fields.CharField(max_length=64)
-    role = fields.CharField(max_length=16, default="member")
+    role = fields.CharEnumField(Role, max_length=16, default=Role.MEMBER)
     active = fields.BooleanField(default=True)
     delegate_user_id = fields.CharField(max_length=32, null=True)
 

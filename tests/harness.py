@@ -13,11 +13,11 @@ import aiohttp
 from aiohttp import web
 
 from bot.app import create_app
+from bot.app_keys import RUNTIME
 from bot.services import agents, config
 from bot.services.agents import Credentials
 from bot.settings import Settings
 from bot.slack import ids
-from handlers.keys import RUNTIME
 from models import Escalation
 from tests.fakeslack import FakeSlack, signed_headers
 

@@ -4,26 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 
 
-@dataclass(frozen=True)
-class Limits:
-    """The agent's limits from council.yml; None means no limit."""
+class LimitsSpec(BaseModel):
+    """An agent's limits, as council.yml writes them and the agent row stores them; None is no limit."""
 
-    max_amount: Decimal | None = None
-    auto_budget_24h: Decimal | None = None
-    rate_per_minute: int | None = None
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    @classmethod
-    def from_json(cls, data: dict[str, object]) -> Limits:
-        def amount(key: str) -> Decimal | None:
-            value = data.get(key)
-            return None if value is None else Decimal(str(value))
-
-        rate = data.get("rate_per_minute")
-        return cls(
-            amount("max_amount"), amount("auto_budget_24h"), int(str(rate)) if rate is not None else None
-        )
+    max_amount: Annotated[Decimal, Field(ge=0)] | None = None
+    auto_budget_24h: Annotated[Decimal, Field(ge=0)] | None = None
+    rate_per_minute: Annotated[int, Field(ge=1, le=100_000)] | None = None
 
 
 @dataclass(frozen=True)
@@ -34,10 +29,16 @@ class Settlement:
     reason: str
 
 
-def money(amount: Decimal, currency: str | None) -> str:
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency or "", "")
-    text = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
-    return f"{symbol}{text}" if symbol else f"{text} {currency}".strip()
+def money(amount: Decimal | None, currency: str | None) -> str:
+    """Write an amount as people read it, the same everywhere: `$1,250`, `€99.50`, `1,250 CHF`."""
+    if amount is None:
+        return "—"
+    whole = amount == amount.to_integral_value()
+    symbol = SYMBOLS.get((currency or "").upper())
+    if symbol:
+        return f"{symbol}{amount:,.0f}" if whole else f"{symbol}{amount:,.2f}"
+    text = f"{amount:,.0f}" if whole else f"{amount:,.2f}"
+    return f"{text} {currency}" if currency else text
 
 
 def settle(
@@ -46,7 +47,7 @@ def settle(
     policy: str | None,
     amount: Decimal | None,
     currency: str | None,
-    limits: Limits,
+    limits: LimitsSpec,
     auto_used_24h: Decimal,
     agent: str,
 ) -> Settlement:

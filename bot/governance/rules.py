@@ -1,8 +1,7 @@
-"""Voting rules: what a rule is, and what a set of votes decides under it.
+"""Voting rules: what a rule is, as written in council.yml and frozen on an escalation.
 
-Pure: no I/O, no ORM. The services freeze a `Rule` and an electorate on each escalation and call
-`evaluate` after every vote; docs/governance.md defines each rule in words. This module is the
-package's front door: it re-exports the ballot types and the evaluation functions.
+Pure: no I/O, no ORM. `bot.governance.verdict` decides what a set of votes means under a rule;
+docs/governance.md defines each rule in words.
 """
 
 from __future__ import annotations
@@ -14,22 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.governance.ballot import Choice, Elector, Outcome, Tally, Verdict, count
-from bot.governance.verdict import evaluate, outcome_when_complete
-
-__all__ = [
-    "RULE_TYPES",
-    "Choice",
-    "Elector",
-    "Outcome",
-    "Rule",
-    "RuleType",
-    "Tally",
-    "Verdict",
-    "count",
-    "evaluate",
-    "outcome_when_complete",
-]
+from bot.governance.ballot import Elector
 
 # 0 to 100 with optional decimals: '60%', '66.7%', '100%'.
 PERCENT = re.compile(r"(100(\.0+)?|[0-9]{1,2}(\.[0-9]+)?)%")

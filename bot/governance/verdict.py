@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from bot.governance.ballot import (
     CAST,
@@ -28,9 +27,7 @@ from bot.governance.ballot import (
     count,
     seats,
 )
-
-if TYPE_CHECKING:  # rules.py imports this module to re-export it; the Rule is only a type here
-    from bot.governance.rules import Rule
+from bot.governance.rules import Rule
 
 NOBODY_DECIDED = "rejected: no one approved or rejected"
 

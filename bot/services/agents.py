@@ -14,6 +14,7 @@ from bot.db import transaction
 from bot.errors import Conflict, Forbidden, NotFound, Unauthorized
 from bot.services import audit
 from models import Agent, ApiKey, Council
+from models.enums import AgentStatus
 
 
 @dataclass(frozen=True)
@@ -74,12 +75,12 @@ async def rotate(*, name: str, server_key: bytes, actor: str = "cli") -> Credent
     return Credentials(name, api_key, keys.signing_secret(server_key, agent.signing_salt))
 
 
-async def set_status(*, name: str, status: str, reason: str | None, actor: str) -> Agent:
+async def set_status(*, name: str, status: AgentStatus, reason: str | None, actor: str) -> Agent:
     """Pause or resume an agent; a paused agent's requests are refused."""
     agent = await get(name)
     async with transaction() as conn:
         agent.status = status
-        agent.paused_reason = reason if status == "paused" else None
+        agent.paused_reason = reason if status == AgentStatus.PAUSED else None
         await agent.save(using_db=conn, update_fields=["status", "paused_reason"])
         await audit.record(
             conn,
@@ -90,6 +91,16 @@ async def set_status(*, name: str, status: str, reason: str | None, actor: str) 
             payload={"reason": reason},
         )
     return agent
+
+
+async def pause(*, name: str, reason: str | None, actor: str) -> Agent:
+    """Stop an agent (the kill switch): its requests are refused until it is resumed."""
+    return await set_status(name=name, status=AgentStatus.PAUSED, reason=reason, actor=actor)
+
+
+async def resume(*, name: str, actor: str) -> Agent:
+    """Let a paused agent escalate again."""
+    return await set_status(name=name, status=AgentStatus.ACTIVE, reason=None, actor=actor)
 
 
 async def get(name: str) -> Agent:
@@ -117,7 +128,7 @@ async def authenticate(authorization: str | None) -> Agent:
 
 def require_active(agent: Agent) -> None:
     """Refuse a paused agent's request (the kill switch)."""
-    if agent.status == "paused":
+    if agent.status == AgentStatus.PAUSED:
         reason = f": {agent.paused_reason}" if agent.paused_reason else ""
         raise Forbidden(f"agent {agent.name} is paused{reason}", code="agent_paused")
 

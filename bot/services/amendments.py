@@ -9,15 +9,17 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from bot.db import transaction
 from bot.errors import Conflict, EscalationClosed, Invalid, NotFound
-from bot.governance.mandate import Limits, money
+from bot.governance import LimitsSpec, money
+from bot.outbox.enqueue import announce
+from bot.outbox.events import Amended, Withdrawn
 from bot.runtime import Runtime
 from bot.schemas import EscalationPatch, WithdrawIn
-from bot.services import audit, outbox
+from bot.services import audit
 from bot.services.agents import require_active
 from bot.services.lookup import checked_id
 from bot.services.routing import route
-from bot.slack.text import escape, mention
 from models import Agent, Escalation, Vote
+from models.enums import Status
 
 AMENDABLE = ("title", "summary", "category", "risk", "context", "links")
 
@@ -31,7 +33,7 @@ async def _pending(conn: BaseDBAsyncClient, agent: Agent, public_id: str, doing:
     )
     if escalation is None:
         raise NotFound(f"no escalation {public_id!r} for this agent")
-    if escalation.status != "pending":
+    if escalation.status != Status.PENDING:
         raise EscalationClosed(f"cannot {doing} {public_id}: it is already {escalation.status}")
     return escalation
 
@@ -80,11 +82,8 @@ async def amend(rt: Runtime, *, agent: Agent, public_id: str, patch: EscalationP
             subject=public_id,
             payload={"before": before, "after": _snapshot(escalation), "voided_votes": voided},
         )
-        told = ", ".join(mention(v["user"]) for v in voided)
-        changed = ", ".join(changes)
-        text = f":pencil2: The agent amended this escalation (version {escalation.version}): {changed}."
-        text += f" Votes voided — {told}, please vote again." if voided else " No votes had been cast."
-        await outbox.announce(conn, escalation, text)
+        event = Amended(version=escalation.version, fields=list(changes), voided=[v["user"] for v in voided])
+        await announce(conn, escalation, event)
     rt.after_commit()
     return escalation
 
@@ -116,7 +115,7 @@ async def _same_route(agent: Agent, escalation: Escalation) -> None:
 
 
 def _check_cap(agent: Agent, escalation: Escalation) -> None:
-    cap = Limits.from_json(agent.limits).max_amount
+    cap = LimitsSpec.model_validate(agent.limits).max_amount
     if cap is not None and escalation.amount is not None and escalation.amount > cap:
         raise Invalid(
             f"amount {money(escalation.amount, escalation.currency)} is over {agent.name}'s hard cap of "
@@ -133,9 +132,9 @@ async def withdraw(rt: Runtime, *, agent: Agent, public_id: str, body: WithdrawI
         await (
             Escalation.filter(id=escalation.id)
             .using_db(conn)
-            .update(status="withdrawn", resolution=reason, resolved_at=datetime.now(UTC))
+            .update(status=Status.WITHDRAWN, resolution=reason, resolved_at=datetime.now(UTC))
         )
-        escalation.status, escalation.resolution = "withdrawn", reason
+        escalation.status, escalation.resolution = Status.WITHDRAWN, reason
         voters = await Vote.filter(escalation=escalation).using_db(conn).values_list("user_id", flat=True)
         await audit.record(
             conn,
@@ -145,14 +144,6 @@ async def withdraw(rt: Runtime, *, agent: Agent, public_id: str, body: WithdrawI
             subject=public_id,
             payload={"reason": reason, "voters": list(voters)},
         )
-        because = f": {escape(reason)}" if reason else "."
-        told = (
-            f" Thanks {', '.join(mention(str(v)) for v in voters)} — no further vote is needed."
-            if voters
-            else ""
-        )
-        await outbox.announce(
-            conn, escalation, f":leftwards_arrow_with_hook: Withdrawn by the agent{because}{told}"
-        )
+        await announce(conn, escalation, Withdrawn(reason=reason, voters=[str(v) for v in voters]))
     rt.after_commit(decided=public_id)
     return escalation

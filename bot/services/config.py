@@ -165,7 +165,7 @@ async def export() -> dict[str, Any]:
 def _member(member: Member) -> dict[str, Any]:
     entry: dict[str, Any] = {"user": member.user_id, "function": member.function}
     if member.role != "member":
-        entry["role"] = member.role
+        entry["role"] = str(member.role)
     if member.delegate_user_id:
         entry["delegate"] = member.delegate_user_id
     return entry

@@ -9,10 +9,13 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from bot.db import transaction
 from bot.errors import EscalationClosed
+from bot.governance import Snapshot
+from bot.outbox.enqueue import announce, enqueue
+from bot.outbox.events import EscalatedToYou, Extended, Reminder
 from bot.runtime import Runtime
-from bot.services import audit, decisions, incidents, outbox
-from bot.slack.text import escape
+from bot.services import audit, decisions, incidents
 from models import Escalation, Vote
+from models.enums import DecidedBy, Kind, Outcome, Status
 
 log = logging.getLogger(__name__)
 
@@ -20,16 +23,16 @@ log = logging.getLogger(__name__)
 async def sweep(rt: Runtime) -> None:
     """Send due reminders and close escalations past their deadline."""
     now = datetime.now(UTC)
-    for escalation in await Escalation.filter(status="pending", deadline__lte=now):
+    for escalation in await Escalation.filter(status=Status.PENDING, deadline__lte=now):
         try:
             await expire(rt, escalation.id, now=now)
         except EscalationClosed:
             continue  # Decided by a vote, or by another replica, a moment ago.
     for incident in await Escalation.filter(
-        kind="incident", status="open", extended=False, deadline__lte=now
+        kind=Kind.INCIDENT, status=Status.OPEN, extended=False, deadline__lte=now
     ):
         await incidents.escalate_unowned(rt, incident.id, now=now)
-    for escalation in await Escalation.filter(status="pending", deadline__gt=now):
+    for escalation in await Escalation.filter(status=Status.PENDING, deadline__gt=now):
         due = sum(1 for at in escalation.remind_at if datetime.fromisoformat(at) <= now)
         if due > escalation.reminders_sent:
             await remind(rt, escalation.id, count=due)
@@ -39,7 +42,7 @@ async def expire(rt: Runtime, escalation_id: int, *, now: datetime) -> None:
     """Apply on_timeout: reject (default), or extend once / escalate once, then reject."""
     async with transaction() as conn:
         escalation = await Escalation.filter(id=escalation_id).select_for_update().using_db(conn).get()
-        if escalation.status != "pending" or escalation.deadline is None or escalation.deadline > now:
+        if escalation.status != Status.PENDING or escalation.deadline is None or escalation.deadline > now:
             raise EscalationClosed("no longer due")
         if escalation.on_timeout in ("extend", "escalate") and not escalation.extended:
             await _extend(conn, escalation, now=now)
@@ -47,13 +50,13 @@ async def expire(rt: Runtime, escalation_id: int, *, now: datetime) -> None:
             await decisions.record(
                 conn,
                 escalation,
-                outcome="rejected",
-                status="expired",
-                decided_by="timeout",
+                outcome=Outcome.REJECTED,
+                status=Status.EXPIRED,
+                decided_by=DecidedBy.TIMEOUT,
                 actor="system",
                 reasons=["no decision by the deadline; a timeout never approves"],
             )
-    rt.after_commit(decided=escalation.public_id if escalation.status == "expired" else None)
+    rt.after_commit(decided=escalation.public_id if escalation.status == Status.EXPIRED else None)
 
 
 async def _extend(conn: BaseDBAsyncClient, escalation: Escalation, *, now: datetime) -> None:
@@ -68,50 +71,26 @@ async def _extend(conn: BaseDBAsyncClient, escalation: Escalation, *, now: datet
         subject=escalation.public_id,
         payload={"on_timeout": escalation.on_timeout, "deadline": new_deadline.isoformat()},
     )
-    stamp = new_deadline.strftime("%Y-%m-%d %H:%M UTC")
-    text = f":hourglass: No decision by the deadline. Extended once, to {stamp}."
-    if escalation.on_timeout == "escalate":
-        chairs = [e["user"] for e in escalation.electorate if e.get("role") == "chair"]
+    escalated = escalation.on_timeout == "escalate"
+    if escalated:
+        chairs = Snapshot.read(escalation.rule, escalation.electorate).chairs()
         owner = (await escalation.agent).owner_user_id
         for user in dict.fromkeys([*chairs, owner]):
-            await outbox.enqueue(
-                conn,
-                outbox.DIRECT_MESSAGE,
-                escalation=escalation,
-                payload={
-                    "user": user,
-                    "text": f":rotating_light: `{escalation.public_id}` *{escape(escalation.title)}* "
-                    f"reached its deadline without a decision and is escalated to you. "
-                    f"It now closes at {stamp}.",
-                },
-            )
-        text = (
-            ":rotating_light: No decision by the deadline: escalated to the chair and the agent's "
-            f"owner; closes at {stamp}."
-        )
-    await outbox.announce(conn, escalation, text)
+            await enqueue(conn, EscalatedToYou(user=user, deadline=new_deadline), escalation=escalation)
+    await announce(conn, escalation, Extended(deadline=new_deadline, escalated=escalated))
 
 
 async def remind(rt: Runtime, escalation_id: int, *, count: int) -> None:
     """DM each elector who has not voted yet; record how many reminders have gone out."""
     async with transaction() as conn:
         escalation = await Escalation.filter(id=escalation_id).select_for_update().using_db(conn).get()
-        if escalation.status != "pending" or escalation.reminders_sent >= count:
+        if escalation.status != Status.PENDING or escalation.reminders_sent >= count:
             return
         voted = set(await Vote.filter(escalation=escalation).using_db(conn).values_list("user_id", flat=True))
-        waiting = [e["user"] for e in escalation.electorate if e["user"] not in voted]
-        due = escalation.deadline.strftime("%Y-%m-%d %H:%M UTC") if escalation.deadline else "soon"
+        seated = Snapshot.read(escalation.rule, escalation.electorate).users()
+        waiting = [user for user in seated if user not in voted]
         for user in waiting:
-            await outbox.enqueue(
-                conn,
-                outbox.DIRECT_MESSAGE,
-                escalation=escalation,
-                payload={
-                    "user": user,
-                    "text": f"Reminder: your vote is needed on `{escalation.public_id}` "
-                    f"*{escape(escalation.title)}* before {due}.",
-                },
-            )
+            await enqueue(conn, Reminder(user=user), escalation=escalation)
         await Escalation.filter(id=escalation.id).using_db(conn).update(reminders_sent=count)
         await audit.record(
             conn,

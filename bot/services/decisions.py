@@ -10,40 +10,35 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from bot.errors import EscalationClosed
-from bot.governance.rules import Elector, Rule, count
-from bot.services import audit, outbox
+from bot.governance import Snapshot, count
+from bot.outbox.enqueue import announce, enqueue
+from bot.outbox.events import AgentCallback, Decided
+from bot.services import audit
 from bot.services.serialize import load_escalation_json, vote_choices
 from models import Decision, Escalation, Vote
+from models.enums import ActorType, DecidedBy, Outcome, Status
 
 
 async def record(
     conn: BaseDBAsyncClient,
     escalation: Escalation,
     *,
-    outcome: str,
-    decided_by: str,
+    outcome: Outcome,
+    decided_by: DecidedBy,
     reasons: list[str],
     actor: str = "council",
-    status: str | None = None,
-    conditions: str | None = None,
+    status: Status | None = None,
     approved_amount: Decimal | None = None,
 ) -> Decision:
     """Close a pending escalation with an outcome; refuse if someone else closed it first."""
-    new_status = status or outcome
-    changed = (
-        await Escalation.filter(id=escalation.id, status="pending")
-        .using_db(conn)
-        .update(status=new_status, updated_at=datetime.now(UTC))
-    )
-    if changed != 1:
-        raise EscalationClosed("this escalation has already been decided")
-    escalation.status = new_status
+    await _close(conn, escalation, Status(status or outcome))
     votes = await Vote.filter(escalation=escalation).using_db(conn).order_by("created_at", "id")
-    electorate = [Elector(**e) for e in escalation.electorate]
-    tally = count(electorate, vote_choices(votes)).as_dict() if escalation.rule else {}
-    if outcome == "approved" and decided_by == "council":
-        conditions, approved_amount = _approvers_terms(votes, escalation.amount)
-    elif outcome == "approved" and approved_amount is None:
+    snapshot = Snapshot.read(escalation.rule, escalation.electorate)
+    tally = count(snapshot.electorate, vote_choices(votes)).as_dict() if snapshot.rule else {}
+    conditions = None
+    if outcome == Outcome.APPROVED and decided_by == DecidedBy.COUNCIL:
+        conditions, approved_amount = approvers_terms(votes, escalation.amount)
+    elif outcome == Outcome.APPROVED and approved_amount is None:
         approved_amount = escalation.amount
     decision = await Decision.create(
         using_db=conn,
@@ -54,7 +49,7 @@ async def record(
         tally=tally,
         votes=[_vote_json(v) for v in votes],
         conditions=conditions,
-        approved_amount=approved_amount if outcome == "approved" else None,
+        approved_amount=approved_amount if outcome == Outcome.APPROVED else None,
     )
     await audit.record(
         conn,
@@ -67,25 +62,35 @@ async def record(
             "decided_by": decided_by,
             "reasons": reasons,
             "tally": tally,
-            "rule": Rule.model_validate(escalation.rule).describe() if escalation.rule else None,
+            "rule": snapshot.describe(),
         },
     )
-    if await outbox.has_message(conn, escalation):
-        await outbox.enqueue(conn, outbox.UPDATE_ESCALATION, escalation=escalation)
-        await outbox.enqueue(conn, outbox.THREAD_REPLY, escalation=escalation, payload={"event": "decided"})
+    await _tell(conn, escalation)
+    return decision
+
+
+async def _close(conn: BaseDBAsyncClient, escalation: Escalation, status: Status) -> None:
+    """Move the escalation from pending to its final status, or refuse: only one decision wins."""
+    changed = (
+        await Escalation.filter(id=escalation.id, status=Status.PENDING)
+        .using_db(conn)
+        .update(status=status, updated_at=datetime.now(UTC))
+    )
+    if changed != 1:
+        raise EscalationClosed("this escalation has already been decided")
+    escalation.status = status
+
+
+async def _tell(conn: BaseDBAsyncClient, escalation: Escalation) -> None:
+    """Queue the decision for the council's channel and the agent's callback."""
+    await announce(conn, escalation, Decided())
     if escalation.callback_url:
         body = {
             "type": "escalation.decided",
             "id": "evt_" + secrets.token_hex(12),
             "escalation": await load_escalation_json(escalation, conn),
         }
-        await outbox.enqueue(
-            conn,
-            outbox.CALLBACK,
-            escalation=escalation,
-            payload={"url": escalation.callback_url, "body": body},
-        )
-    return decision
+        await enqueue(conn, AgentCallback(url=escalation.callback_url, body=body), escalation=escalation)
 
 
 def _vote_json(vote: Vote) -> dict[str, Any]:
@@ -102,7 +107,7 @@ def _vote_json(vote: Vote) -> dict[str, Any]:
     return entry
 
 
-def _approvers_terms(votes: list[Vote], requested: Decimal | None) -> tuple[str | None, Decimal | None]:
+def approvers_terms(votes: list[Vote], requested: Decimal | None) -> tuple[str | None, Decimal | None]:
     """Every approver's conditions bind the agent, and the lowest amount any approver allowed."""
     approvers = [v for v in votes if v.choice == "approve"]
     conditions = [f"{v.user_id} ({v.function}): {v.conditions}" for v in approvers if v.conditions]
@@ -110,5 +115,8 @@ def _approvers_terms(votes: list[Vote], requested: Decimal | None) -> tuple[str 
     return ("\n".join(conditions) or None), (min(amounts) if amounts else requested)
 
 
-def _actor_type(decided_by: str) -> str:
-    return {"council": "member", "owner": "member", "admin": "admin"}.get(decided_by, "system")
+def _actor_type(decided_by: DecidedBy) -> ActorType:
+    members = (DecidedBy.COUNCIL, DecidedBy.OWNER)
+    if decided_by in members:
+        return ActorType.MEMBER
+    return ActorType.ADMIN if decided_by == DecidedBy.ADMIN else ActorType.SYSTEM

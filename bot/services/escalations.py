@@ -9,15 +9,16 @@ import json
 from tortoise.exceptions import IntegrityError
 
 from bot.errors import Conflict, Invalid, NotFound
+from bot.outbox import destinations
 from bot.runtime import Runtime
 from bot.schemas import EscalationIn
-from bot.services import callbacks, intake
+from bot.services import intake
 from bot.services.agents import require_active
 from bot.services.lookup import checked_id
 from bot.services.routing import route
 from models import Agent, Escalation
+from models.enums import OPEN_STATUSES, Status
 
-OPEN_STATUSES = ("pending", "open", "acknowledged")
 MAX_WAIT_SECONDS = 60
 
 
@@ -38,7 +39,7 @@ async def create(
         if existing is not None:
             return existing, False
     if body.callback_url is not None:
-        await callbacks.check_destination(
+        await destinations.check_destination(
             body.callback_url, allow_private=rt.settings.council_allow_private_callbacks
         )
     body.check_deadline()
@@ -95,7 +96,7 @@ async def wait_for_decision(rt: Runtime, *, agent: Agent, public_id: str, second
     escalation = await get_for_agent(agent, public_id)
     loop = asyncio.get_running_loop()
     until = loop.time() + min(seconds, MAX_WAIT_SECONDS)
-    while escalation.status == "pending" and (left := until - loop.time()) > 0:
+    while escalation.status == Status.PENDING and (left := until - loop.time()) > 0:
         # Woken at once by a decision in this process; the poll catches other replicas'.
         await rt.decided.wait(public_id, within=min(left, 1.0))
         escalation = await get_for_agent(agent, public_id)

@@ -10,12 +10,15 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from bot.db import transaction
 from bot.errors import Conflict, NotFound
-from bot.governance.mandate import money
+from bot.governance import money
+from bot.outbox.enqueue import announce
+from bot.outbox.events import ExecutionReported
 from bot.runtime import Runtime
 from bot.schemas import ExecutionIn
-from bot.services import audit, incidents, outbox
+from bot.services import audit, incidents
 from bot.services.lookup import checked_id
 from models import Agent, Decision, Escalation
+from models.enums import AgentStatus, Kind, Outcome, Status
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ def breach_of(escalation: Escalation, decision: Decision | None, report: Executi
     """Compare what ran with what was approved; None when it stayed within the approval."""
     if report.status == "failed":
         return None
-    if escalation.kind != "approval" or escalation.status != "approved" or decision is None:
+    if escalation.kind != Kind.APPROVAL or escalation.status != Status.APPROVED or decision is None:
         return Breach(f"executed {escalation.public_id} although it was {escalation.status}, not approved")
     approved = decision.approved_amount if decision.approved_amount is not None else escalation.amount
     if report.currency and escalation.currency and report.currency != escalation.currency:
@@ -45,7 +48,7 @@ def breach_of(escalation: Escalation, decision: Decision | None, report: Executi
 def execution_json(
     escalation: Escalation, decision: Decision | None, report: ExecutionIn, breach: Breach | None
 ) -> dict[str, object]:
-    approved = decision.approved_amount if decision and decision.outcome == "approved" else None
+    approved = decision.approved_amount if decision and decision.outcome == Outcome.APPROVED else None
     return {
         "status": report.status,
         "proposed_amount": _text(escalation.amount),
@@ -96,8 +99,7 @@ async def report(rt: Runtime, *, agent: Agent, public_id: str, body: ExecutionIn
             subject=public_id,
             payload=escalation.execution,
         )
-        if await outbox.has_message(conn, escalation):
-            await outbox.enqueue(conn, outbox.UPDATE_ESCALATION, escalation=escalation)
+        await announce(conn, escalation, ExecutionReported())
         if breach is not None:
             await _stop(conn, agent, escalation, breach)
     rt.after_commit()
@@ -107,7 +109,7 @@ async def report(rt: Runtime, *, agent: Agent, public_id: str, body: ExecutionIn
 async def _stop(conn: BaseDBAsyncClient, agent: Agent, escalation: Escalation, breach: Breach) -> None:
     """Pause the agent and open an incident that names it and its owner."""
     reason = f"{breach.summary} ({escalation.public_id})"
-    await Agent.filter(id=agent.id).using_db(conn).update(status="paused", paused_reason=reason)
+    await Agent.filter(id=agent.id).using_db(conn).update(status=AgentStatus.PAUSED, paused_reason=reason)
     await audit.record(
         conn,
         actor_type="system",

@@ -2,17 +2,80 @@
 
 from __future__ import annotations
 
-from bot.services.admin_commands import is_admin
-from bot.slack.home_view import Awaiting, HomeData, OwnedIncident, PausedAgent, RecentVote
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from bot.services.admin import is_admin
 from models import Agent, Escalation, Vote
+from models.enums import AgentStatus, Kind, Status
 
 RECENT_VOTES = 5
 MAX_INCIDENTS = 50
 
 
+@dataclass(frozen=True)
+class Awaiting:
+    """A pending escalation the viewer is in the electorate of and has not voted on."""
+
+    public_id: str
+    title: str
+    agent: str
+    amount: Decimal | None = None
+    currency: str | None = None
+    deadline: datetime | None = None
+    channel_id: str | None = None
+
+
+@dataclass(frozen=True)
+class OwnedIncident:
+    """An open incident the viewer has taken ownership of."""
+
+    public_id: str
+    title: str
+    agent: str
+    status: str
+    channel_id: str | None = None
+    opened_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RecentVote:
+    """One of the viewer's votes, with where its escalation stands now."""
+
+    public_id: str
+    title: str
+    choice: str
+    reason: str | None
+    status: str
+    voted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PausedAgent:
+    """A stopped agent, shown to admins."""
+
+    name: str
+    owner: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class HomeData:
+    """Everything the viewer's Home tab shows; `paused` is None for anyone but an admin."""
+
+    user: str
+    awaiting: list[Awaiting] = field(default_factory=list)
+    incidents: list[OwnedIncident] = field(default_factory=list)
+    votes: list[RecentVote] = field(default_factory=list)
+    paused: list[PausedAgent] | None = None
+
+
 async def awaiting(user: str) -> list[Awaiting]:
     """Pending approvals whose frozen electorate seats the user and that they have not voted on."""
-    pending = await Escalation.filter(status="pending").order_by("deadline", "id").select_related("agent")
+    pending = (
+        await Escalation.filter(status=Status.PENDING).order_by("deadline", "id").select_related("agent")
+    )
     # The electorate is a JSON list frozen on each escalation; read it here rather than rely on
     # JSON operators that differ between SQLite and PostgreSQL.
     seated = [e for e in pending if any(seat.get("user") == user for seat in e.electorate)]
@@ -41,7 +104,9 @@ async def awaiting(user: str) -> list[Awaiting]:
 async def for_user(user: str) -> HomeData:
     """Return what the user's Home tab shows; admins also see the paused agents."""
     incidents = (
-        await Escalation.filter(kind="incident", owner_user_id=user, status__in=("open", "acknowledged"))
+        await Escalation.filter(
+            kind=Kind.INCIDENT, owner_user_id=user, status__in=(Status.OPEN, Status.ACKNOWLEDGED)
+        )
         .order_by("created_at", "id")
         .limit(MAX_INCIDENTS)
         .select_related("agent")
@@ -56,7 +121,7 @@ async def for_user(user: str) -> HomeData:
     if await is_admin(user):
         paused = [
             PausedAgent(name=a.name, owner=a.owner_user_id, reason=a.paused_reason)
-            for a in await Agent.filter(status="paused").order_by("name")
+            for a in await Agent.filter(status=AgentStatus.PAUSED).order_by("name")
         ]
     return HomeData(
         user=user,

@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 import math
-import secrets
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from bot.db import transaction
 from bot.errors import Invalid, RateLimited
-from bot.governance.electorate import electorate_for
-from bot.governance.mandate import Limits, Settlement, settle
-from bot.governance.rules import Elector
+from bot.governance import LimitsSpec, Settlement, Snapshot, electorate_for, settle
+from bot.governance.ballot import Elector
+from bot.outbox.enqueue import enqueue
+from bot.outbox.events import Opened
 from bot.schemas import EscalationIn
-from bot.services import audit, decisions, outbox
+from bot.services import audit, decisions
 from bot.services.routing import Route
 from models import Agent, Decision, Escalation, Member
-
-STATUS_ON_OPEN = {"approval": "pending", "incident": "open", "notice": "posted"}
+from models.enums import STATUS_ON_OPEN, DecidedBy, Kind, Outcome
+from models.escalation import new_public_id
 
 
 async def check_rate(agent: Agent) -> None:
     """Refuse with 429 an agent over its `rate_per_minute` (counted in the database, for every replica)."""
-    rate = Limits.from_json(agent.limits).rate_per_minute
+    rate = LimitsSpec.model_validate(agent.limits).rate_per_minute
     if rate is None:
         return
     since = datetime.now(UTC) - timedelta(minutes=1)
@@ -44,7 +45,10 @@ async def auto_approved_24h(conn: BaseDBAsyncClient, agent: Agent) -> Decimal:
     since = datetime.now(UTC) - timedelta(hours=24)
     amounts = (
         await Decision.filter(
-            escalation__agent_id=agent.id, decided_by="policy", outcome="approved", decided_at__gte=since
+            escalation__agent_id=agent.id,
+            decided_by=DecidedBy.POLICY,
+            outcome=Outcome.APPROVED,
+            decided_at__gte=since,
         )
         .using_db(conn)
         .values_list("approved_amount", flat=True)
@@ -53,9 +57,9 @@ async def auto_approved_24h(conn: BaseDBAsyncClient, agent: Agent) -> Decimal:
 
 
 async def _settle(conn: BaseDBAsyncClient, agent: Agent, body: EscalationIn, chosen: Route) -> Settlement:
-    if body.kind != "approval":
+    if body.kind != Kind.APPROVAL:
         return Settlement(None, chosen.reason)
-    limits = Limits.from_json(agent.limits)
+    limits = LimitsSpec.model_validate(agent.limits)
     used = Decimal(0)
     if chosen.decide == "approve" and limits.auto_budget_24h is not None:
         # One agent's auto-approvals are settled one at a time, so concurrent requests cannot overshoot.
@@ -72,60 +76,72 @@ async def _settle(conn: BaseDBAsyncClient, agent: Agent, body: EscalationIn, cho
     )
 
 
-async def _electorate(conn: BaseDBAsyncClient, chosen: Route, owner: str) -> list[Elector]:
+async def _snapshot(conn: BaseDBAsyncClient, chosen: Route, owner: str, voting: bool) -> Snapshot:
+    """Freeze the rule and the electorate the council votes under (nothing when nobody votes)."""
+    if not voting:
+        return Snapshot(None, ())
     members = await Member.filter(council=chosen.council, active=True).using_db(conn).order_by("id")
     everyone = [Elector(user=m.user_id, function=m.function, role=m.role) for m in members]
-    return list(electorate_for(everyone, chosen.rule, owner))
+    return Snapshot(chosen.rule, electorate_for(everyone, chosen.rule, owner))
+
+
+def _fields(body: EscalationIn, chosen: Route, settlement: Settlement, snapshot: Snapshot) -> dict[str, Any]:
+    """The escalation's columns, from the request, its route and what was frozen for the vote."""
+    now = datetime.now(UTC)
+    action = body.action.model_dump(mode="json", exclude_none=True) if body.action else {}
+    deadline = body.deadline or now + timedelta(seconds=body.deadline_seconds or chosen.deadline_seconds)
+    voting = snapshot.rule is not None
+    rule, electorate = snapshot.stored()
+    return {
+        "kind": body.kind,
+        "title": body.title,
+        "summary": body.summary,
+        "action": action,
+        "amount": body.amount,
+        "currency": action.get("currency"),
+        "category": body.category,
+        "risk": body.risk,
+        "context": body.context,
+        "links": [link.model_dump() for link in body.links],
+        "callback_url": body.callback_url,
+        "run_id": body.run_id,
+        "call_id": body.call_id,
+        "status": STATUS_ON_OPEN[Kind(body.kind)],
+        "council": chosen.council,
+        "channel_id": chosen.council.channel_id if chosen.council else None,
+        "policy_name": chosen.policy,
+        "route_reason": settlement.reason,
+        "rule": rule,
+        "electorate": electorate,
+        "on_timeout": chosen.on_timeout,
+        "remind_at": [(now + timedelta(seconds=s)).isoformat() for s in chosen.remind_offsets]
+        if voting
+        else [],
+        "deadline": deadline if voting or body.kind == Kind.INCIDENT else None,
+    }
 
 
 async def open_escalation(
     *, agent: Agent, body: EscalationIn, chosen: Route, idempotency_key: str | None, fingerprint: str
 ) -> Escalation:
     """Write the escalation, its audit event and its first effect (a post, or a decision) at once."""
-    now = datetime.now(UTC)
-    action = body.action.model_dump(mode="json", exclude_none=True) if body.action else {}
     async with transaction() as conn:
         settlement = await _settle(conn, agent, body, chosen)
-        voting = body.kind == "approval" and settlement.decide is None
         if settlement.decide is None and chosen.council is None:
             raise Invalid(
                 "no council to route this to: no policy names one and there is no default council; "
                 "add `defaults: {council: …}` to council.yml",
                 code="no_route",
             )
-        electorate = await _electorate(conn, chosen, agent.owner_user_id) if voting else []
-        deadline = body.deadline or now + timedelta(seconds=body.deadline_seconds or chosen.deadline_seconds)
+        voting = body.kind == Kind.APPROVAL and settlement.decide is None
+        snapshot = await _snapshot(conn, chosen, agent.owner_user_id, voting)
         escalation = await Escalation.create(
             using_db=conn,
-            public_id="esc_" + secrets.token_hex(10),
+            public_id=new_public_id(),
             agent=agent,
             idempotency_key=idempotency_key,
             request_hash=fingerprint,
-            kind=body.kind,
-            title=body.title,
-            summary=body.summary,
-            action=action,
-            amount=body.amount,
-            currency=action.get("currency"),
-            category=body.category,
-            risk=body.risk,
-            context=body.context,
-            links=[link.model_dump() for link in body.links],
-            callback_url=body.callback_url,
-            run_id=body.run_id,
-            call_id=body.call_id,
-            status=STATUS_ON_OPEN[body.kind],
-            council=chosen.council,
-            channel_id=chosen.council.channel_id if chosen.council else None,
-            policy_name=chosen.policy,
-            route_reason=settlement.reason,
-            rule=chosen.rule.model_dump(mode="json") if voting else {},
-            electorate=[vars(e) for e in electorate],
-            on_timeout=chosen.on_timeout,
-            remind_at=[(now + timedelta(seconds=s)).isoformat() for s in chosen.remind_offsets]
-            if voting
-            else [],
-            deadline=deadline if voting or body.kind == "incident" else None,
+            **_fields(body, chosen, settlement, snapshot),
         )
         await audit.record(
             conn,
@@ -140,16 +156,22 @@ async def open_escalation(
                 "electorate": escalation.electorate,
             },
         )
-        if settlement.decide is not None:
-            outcome = "approved" if settlement.decide == "approve" else "rejected"
-            await decisions.record(
-                conn,
-                escalation,
-                outcome=outcome,
-                decided_by="policy",
-                reasons=[settlement.reason],
-                actor=chosen.policy or "mandate",
-            )
-        else:
-            await outbox.enqueue(conn, outbox.POST_ESCALATION, escalation=escalation)
+        await _first_effect(conn, escalation, settlement, actor=chosen.policy or "mandate")
     return escalation
+
+
+async def _first_effect(
+    conn: BaseDBAsyncClient, escalation: Escalation, settlement: Settlement, *, actor: str
+) -> None:
+    """Decide at once when the policy and mandate say so; otherwise post it to the council."""
+    if settlement.decide is None:
+        await enqueue(conn, Opened(), escalation=escalation)
+        return
+    await decisions.record(
+        conn,
+        escalation,
+        outcome=Outcome.APPROVED if settlement.decide == "approve" else Outcome.REJECTED,
+        decided_by=DecidedBy.POLICY,
+        reasons=[settlement.reason],
+        actor=actor,
+    )

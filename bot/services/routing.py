@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot.council_file import PolicySpec, RouteSpec
+from bot.governance import Rule
 from bot.governance.policy import Facts, first_match, parse_reminders
-from bot.governance.rules import Rule
 from models import Agent, Council, Policy, Setting
+from models.enums import Kind
 
 INCIDENT_ACK_SECONDS = 3600
 
@@ -58,7 +59,7 @@ async def route(
     if council is None and agent.council_id is not None:
         council = await Council.filter(id=agent.council_id).first()
     deadline = spec.deadline_seconds() if spec.deadline or spec is fallback else fallback.deadline_seconds()
-    if kind == "incident" and not (spec.deadline or fallback.deadline):
+    if kind == Kind.INCIDENT and not (spec.deadline or fallback.deadline):
         # An incident's deadline is for taking ownership: far shorter than a vote's.
         deadline = INCIDENT_ACK_SECONDS
     reminders = spec.remind if spec.remind or spec is fallback else fallback.remind

@@ -9,7 +9,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from bot.governance.rules import Choice, Rule
+from bot.governance import Choice, Rule
 from models import Council, Decision, Escalation, Vote
 
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from bot.db import transaction
 from bot.errors import Conflict, EscalationClosed, Invalid, NotAMember, NotFound
-from bot.governance.rules import Choice, Elector, Rule, Verdict, evaluate
+from bot.governance import Choice, Elector, Snapshot, Verdict, evaluate, money
+from bot.outbox.enqueue import enqueue
+from bot.outbox.events import TallyChanged
 from bot.runtime import Runtime
-from bot.services import audit, decisions, outbox
+from bot.services import audit, decisions
 from bot.services.lookup import checked_id
 from bot.services.serialize import vote_choices
-from bot.slack.text import money
 from models import Escalation, Vote
+from models.enums import DecidedBy, Outcome, Status
 
 MAX_TEXT = 2000
 
@@ -38,12 +43,23 @@ class VoteResult:
     changed_from: str | None
 
 
+@dataclass(frozen=True)
+class Votable:
+    """An escalation a member may vote on, at the version they are looking at (to fill a modal)."""
+
+    public_id: str
+    version: int
+    title: str
+    amount: Decimal | None
+    currency: str | None
+
+
 def elector_of(escalation: Escalation, user: str) -> Elector:
     """Return the user's seat in the frozen electorate, or refuse them."""
-    for entry in escalation.electorate:
-        if entry["user"] == user:
-            return Elector(**entry)
-    raise NotAMember("You are not on this council, so you cannot vote on this escalation.")
+    seat = Snapshot.read(escalation.rule, escalation.electorate).seat(user)
+    if seat is None:
+        raise NotAMember("You are not on this council, so you cannot vote on this escalation.")
+    return seat
 
 
 def _open_for(
@@ -52,7 +68,7 @@ def _open_for(
     if escalation is None:
         raise NotFound(f"There is no escalation {public_id}.")
     elector = elector_of(escalation, user)
-    if escalation.status != "pending":
+    if escalation.status != Status.PENDING:
         raise EscalationClosed(f"This escalation is already {escalation.status}; votes are closed.")
     if escalation.deadline is not None and escalation.deadline <= datetime.now(UTC):
         # The sweep applies on_timeout shortly; until then no vote may slip in after the deadline.
@@ -66,11 +82,13 @@ def _open_for(
     return escalation, elector
 
 
-async def check_can_vote(*, public_id: str, user: str, version: int | None = None) -> Escalation:
+async def check_can_vote(*, public_id: str, user: str, version: int | None = None) -> Votable:
     """Refuse early (before a modal opens) a user who could not vote on this escalation."""
     found = await Escalation.filter(public_id=checked_id(public_id)).first()
     escalation, _ = _open_for(found, public_id, user, version)
-    return escalation
+    return Votable(
+        escalation.public_id, escalation.version, escalation.title, escalation.amount, escalation.currency
+    )
 
 
 def parse_amount(text: str | None) -> Decimal | None:
@@ -110,6 +128,57 @@ def _checked(ballot: Ballot, escalation: Escalation) -> Ballot:
     return Ballot(ballot.choice, reason, conditions, amount)
 
 
+async def _store(
+    conn: BaseDBAsyncClient, escalation: Escalation, user: str, function: str, ballot: Ballot
+) -> Vote | None:
+    """Write the member's vote (one row each), audited with what it replaced; return the earlier vote."""
+    values: dict[str, Any] = {
+        "choice": ballot.choice.value,
+        "reason": ballot.reason,
+        "conditions": ballot.conditions,
+        "approved_amount": ballot.approved_amount,
+    }
+    previous = await Vote.filter(escalation=escalation, user_id=user).using_db(conn).first()
+    if previous is None:
+        await Vote.create(using_db=conn, escalation=escalation, user_id=user, function=function, **values)
+    else:
+        await Vote.filter(id=previous.id).using_db(conn).update(**values, updated_at=datetime.now(UTC))
+    was = None
+    if previous is not None:
+        was = {"choice": previous.choice, "reason": previous.reason, "conditions": previous.conditions}
+    await audit.record(
+        conn,
+        actor_type="member",
+        actor_id=user,
+        action="vote.changed" if previous else "vote.cast",
+        subject=escalation.public_id,
+        payload={**values, "previous": was},
+    )
+    return previous
+
+
+async def _judge(rt: Runtime, conn: BaseDBAsyncClient, escalation: Escalation, user: str) -> Verdict:
+    """Evaluate the frozen rule over the current votes; decide the escalation when it closes."""
+    # In the order each current vote was cast: the `single` rule is decided by the first one.
+    votes = await Vote.filter(escalation=escalation).using_db(conn).order_by("updated_at", "id")
+    snapshot = Snapshot.read(escalation.rule, escalation.electorate)
+    if snapshot.rule is None:  # only escalations put to a vote have an electorate to vote from
+        raise EscalationClosed("This escalation is not put to a vote.")
+    verdict = evaluate(snapshot.rule, snapshot.electorate, vote_choices(votes))
+    if verdict.outcome is not None:
+        await decisions.record(
+            conn,
+            escalation,
+            outcome=Outcome(verdict.outcome.value),
+            decided_by=DecidedBy.COUNCIL,
+            reasons=[verdict.reason],
+            actor=user,
+        )
+    else:
+        await enqueue(conn, TallyChanged(), escalation=escalation, delay=rt.settings.council_tally_debounce)
+    return verdict
+
+
 async def cast(
     rt: Runtime, *, public_id: str, user: str, ballot: Ballot, version: int | None = None
 ) -> VoteResult:
@@ -123,56 +192,7 @@ async def cast(
             .first()
         )
         escalation, elector = _open_for(found, public_id, user, version)
-        ballot = _checked(ballot, escalation)
-        values = {
-            "choice": ballot.choice.value,
-            "reason": ballot.reason,
-            "conditions": ballot.conditions,
-            "approved_amount": ballot.approved_amount,
-        }
-        previous = await Vote.filter(escalation=escalation, user_id=user).using_db(conn).first()
-        if previous is None:
-            await Vote.create(
-                using_db=conn, escalation=escalation, user_id=user, function=elector.function, **values
-            )
-        else:
-            await Vote.filter(id=previous.id).using_db(conn).update(**values, updated_at=datetime.now(UTC))
-        await audit.record(
-            conn,
-            actor_type="member",
-            actor_id=user,
-            action="vote.changed" if previous else "vote.cast",
-            subject=public_id,
-            payload={
-                **values,
-                "previous": {
-                    "choice": previous.choice,
-                    "reason": previous.reason,
-                    "conditions": previous.conditions,
-                }
-                if previous
-                else None,
-            },
-        )
-        # In the order each current vote was cast: the `single` rule is decided by the first one.
-        votes = await Vote.filter(escalation=escalation).using_db(conn).order_by("updated_at", "id")
-        electorate = [Elector(**e) for e in escalation.electorate]
-        verdict = evaluate(Rule.model_validate(escalation.rule), electorate, vote_choices(votes))
-        if verdict.outcome is not None:
-            await decisions.record(
-                conn,
-                escalation,
-                outcome=verdict.outcome.value,
-                decided_by="council",
-                reasons=[verdict.reason],
-                actor=user,
-            )
-        else:
-            await outbox.enqueue(
-                conn,
-                outbox.UPDATE_ESCALATION,
-                escalation=escalation,
-                delay=rt.settings.council_tally_debounce,
-            )
+        previous = await _store(conn, escalation, user, elector.function, _checked(ballot, escalation))
+        verdict = await _judge(rt, conn, escalation, user)
     rt.after_commit(decided=public_id if verdict.decided else None)
     return VoteResult(escalation, verdict, previous.choice if previous else None)

@@ -17,17 +17,19 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.governance import Choice
 from bot.slack import ids
 from bot.slack.escalation_view import CHOICE_LABEL, KIND_LABEL, OUTCOME_LINE, EscalationView, VoteLine
-from bot.slack.text import clip, escape, link, mention, money, safe
+from bot.slack.text import clip, escape, link, mention, money, safe, slack_date
+from models.enums import Kind, Status
 
-FINAL_HEADER = {
-    "approved": ("✅", "Approved"),
-    "rejected": ("❌", "Rejected"),
-    "expired": ("⌛", "Expired"),
-    "withdrawn": ("↩️", "Withdrawn"),
-    "acknowledged": ("🚨", "Incident (owned)"),
-    "resolved": ("✅", "Incident resolved"),
+FINAL_HEADER: dict[str, tuple[str, str]] = {
+    Status.APPROVED: ("✅", "Approved"),
+    Status.REJECTED: ("❌", "Rejected"),
+    Status.EXPIRED: ("⌛", "Expired"),
+    Status.WITHDRAWN: ("↩️", "Withdrawn"),
+    Status.ACKNOWLEDGED: ("🚨", "Incident (owned)"),
+    Status.RESOLVED: ("✅", "Incident resolved"),
 }
 
 
@@ -51,7 +53,7 @@ def fallback_text(view: EscalationView) -> str:
 
 
 def _header(view: EscalationView) -> HeaderBlock:
-    icon = {"approval": "🟡", "incident": "🚨", "notice": "📣"}.get(view.kind, "•")
+    icon = {Kind.APPROVAL: "🟡", Kind.INCIDENT: "🚨", Kind.NOTICE: "📣"}.get(Kind(view.kind), "•")
     label = KIND_LABEL.get(view.kind, "Escalation")
     if view.status in FINAL_HEADER:
         icon, label = FINAL_HEADER[view.status]
@@ -71,10 +73,9 @@ def _facts(view: EscalationView) -> SectionBlock:
         facts.append(f"*Risk*\n{escape(view.risk)}")
     if view.category:
         facts.append(f"*Category*\n{safe(view.category, 100)}")
-    if view.deadline and view.status in ("pending", "open"):
-        stamp, plain = int(view.deadline.timestamp()), view.deadline.strftime("%Y-%m-%d %H:%M UTC")
-        label = "Take ownership by" if view.kind == "incident" else "Deadline"
-        facts.append(f"*{label}*\n<!date^{stamp}^{{date_short_pretty}} {{time}}|{plain}>")
+    if view.deadline and view.status in (Status.PENDING, Status.OPEN):
+        label = "Take ownership by" if view.kind == Kind.INCIDENT else "Deadline"
+        facts.append(f"*{label}*\n{slack_date(view.deadline)}")
     if view.rule:
         facts.append(f"*Rule*\n{escape(view.rule)}")
     return SectionBlock(fields=[MarkdownTextObject(text=clip(f, 2000)) for f in facts[:10]])
@@ -101,7 +102,7 @@ def vote_line(vote: VoteLine, currency: str | None) -> str:
 
 
 def _votes(view: EscalationView) -> list[Block]:
-    counts = dict.fromkeys(CHOICE_LABEL, 0)
+    counts: dict[str, int] = dict.fromkeys(CHOICE_LABEL, 0)
     for vote in view.votes:
         counts[vote.choice] = counts.get(vote.choice, 0) + 1
     waiting = max(len(view.electorate) - len(view.votes), 0)
@@ -151,18 +152,18 @@ def _approval(view: EscalationView) -> list[Block]:
     blocks: list[Block] = [DividerBlock(), *_votes(view)]
     if view.outcome:
         blocks.append(_mrkdwn(outcome_text(view)))
-    elif view.status == "withdrawn":
+    elif view.status == Status.WITHDRAWN:
         why = f": {escape(view.resolution)}" if view.resolution else ""
         blocks.append(_mrkdwn(f":leftwards_arrow_with_hook: *Withdrawn by the agent*{why}"))
-    elif view.status == "pending":
+    elif view.status == Status.PENDING:
         blocks.append(
             _buttons(
                 ids.vote_value(view.public_id, view.version),
-                ("Approve", ids.APPROVE, "primary"),
+                (CHOICE_LABEL[Choice.APPROVE], ids.APPROVE, "primary"),
                 ("Approve with conditions", ids.APPROVE_WITH_CONDITIONS, None),
-                ("Reject", ids.REJECT, "danger"),
-                ("Abstain", ids.ABSTAIN, None),
-                ("Recuse", ids.RECUSE, None),
+                (CHOICE_LABEL[Choice.REJECT], ids.REJECT, "danger"),
+                (CHOICE_LABEL[Choice.ABSTAIN], ids.ABSTAIN, None),
+                (CHOICE_LABEL[Choice.RECUSE], ids.RECUSE, None),
             )
         )
     if view.execution:
@@ -173,10 +174,10 @@ def _approval(view: EscalationView) -> list[Block]:
 def _incident(view: EscalationView) -> list[Block]:
     owner = f"Owner: {mention(view.incident_owner)}" if view.incident_owner else "*No owner yet* — take it."
     blocks: list[Block] = [DividerBlock(), _mrkdwn(owner)]
-    if view.status == "resolved":
+    if view.status == Status.RESOLVED:
         blocks.append(_mrkdwn(f":white_check_mark: *Resolved* — {safe(view.resolution or '', 2500)}"))
     else:
-        labels = [("Take ownership", ids.TAKE_OWNERSHIP, "primary")] if view.status == "open" else []
+        labels = [("Take ownership", ids.TAKE_OWNERSHIP, "primary")] if view.status == Status.OPEN else []
         blocks.append(_buttons(view.public_id, *labels, ("Resolve", ids.RESOLVE, None)))
     return blocks
 
@@ -190,9 +191,9 @@ def render(view: EscalationView) -> tuple[str, list[dict[str, Any]]]:
         blocks.append(_mrkdwn(_context_text(view.context), 2900))
     if view.links:
         blocks.append(_note(" · ".join(link(item["url"], item["title"]) for item in view.links[:10])))
-    if view.kind == "approval":
+    if view.kind == Kind.APPROVAL:
         blocks.extend(_approval(view))
-    elif view.kind == "incident":
+    elif view.kind == Kind.INCIDENT:
         blocks.extend(_incident(view))
     footer = f"`{view.public_id}`" + (f" · v{view.version}" if view.version > 1 else "")
     footer += f" · {escape(view.route_reason)}" if view.route_reason else ""

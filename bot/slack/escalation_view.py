@@ -7,12 +7,25 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-CHOICE_LABEL = {"approve": "Approve", "reject": "Reject", "abstain": "Abstain", "recuse": "Recuse"}
-KIND_LABEL = {"approval": "Approval needed", "incident": "Incident", "notice": "Notice"}
-OUTCOME_LINE = {
-    "approved": ":white_check_mark: *Approved*",
-    "rejected": ":x: *Rejected*",
-    "expired": ":hourglass: *Expired*",
+from bot.governance import Choice
+from models.enums import Kind, Status
+
+# The one place each label is written: the buttons, the tally, the voter's confirmation.
+CHOICE_LABEL: dict[str, str] = {
+    Choice.APPROVE: "Approve",
+    Choice.REJECT: "Reject",
+    Choice.ABSTAIN: "Abstain",
+    Choice.RECUSE: "Recuse",
+}
+KIND_LABEL: dict[str, str] = {
+    Kind.APPROVAL: "Approval needed",
+    Kind.INCIDENT: "Incident",
+    Kind.NOTICE: "Notice",
+}
+OUTCOME_LINE: dict[str, str] = {
+    Status.APPROVED: ":white_check_mark: *Approved*",
+    Status.REJECTED: ":x: *Rejected*",
+    Status.EXPIRED: ":hourglass: *Expired*",
 }
 
 

@@ -1,14 +1,11 @@
 """The App Home tab: what awaits the viewer's vote, incidents they own, their last votes.
 
-Pure: takes plain data read by `bot.services.home` and returns the view as a dict for views.publish.
-Everything an agent wrote is escaped here.
+Pure: takes the plain data `bot.services.home` reads and returns the view as a dict for
+views.publish. Everything an agent wrote is escaped here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -21,82 +18,13 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.services.home import Awaiting, HomeData, OwnedIncident, PausedAgent, RecentVote
 from bot.slack.escalation_view import CHOICE_LABEL
-from bot.slack.text import clip, escape, mention, money, safe
+from bot.slack.text import channel, clip, escape, mention, money, safe, slack_date
 
 MAX_BLOCKS = 100  # Slack refuses a Home view with more
 MAX_SECTION = 3000  # characters in one section's text
 SHOWN_AWAITING, SHOWN_INCIDENTS, SHOWN_PAUSED = 25, 10, 20
-
-
-@dataclass(frozen=True)
-class Awaiting:
-    """A pending escalation the viewer is in the electorate of and has not voted on."""
-
-    public_id: str
-    title: str
-    agent: str
-    amount: Decimal | None = None
-    currency: str | None = None
-    deadline: datetime | None = None
-    channel_id: str | None = None
-
-
-@dataclass(frozen=True)
-class OwnedIncident:
-    """An open incident the viewer has taken ownership of."""
-
-    public_id: str
-    title: str
-    agent: str
-    status: str
-    channel_id: str | None = None
-    opened_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class RecentVote:
-    """One of the viewer's votes, with where its escalation stands now."""
-
-    public_id: str
-    title: str
-    choice: str
-    reason: str | None
-    status: str
-    voted_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class PausedAgent:
-    """A stopped agent, shown to admins."""
-
-    name: str
-    owner: str
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class HomeData:
-    """Everything the viewer's Home tab shows; `paused` is None for anyone but an admin."""
-
-    user: str
-    awaiting: list[Awaiting] = field(default_factory=list)
-    incidents: list[OwnedIncident] = field(default_factory=list)
-    votes: list[RecentVote] = field(default_factory=list)
-    paused: list[PausedAgent] | None = None
-
-
-def channel(channel_id: str | None) -> str:
-    """Point at a channel by id (ids come from council.yml, never from agents)."""
-    if not channel_id:
-        return "no channel yet"
-    return f"<#{channel_id}>" if channel_id[:1] in "CG" and channel_id.isalnum() else escape(channel_id)
-
-
-def slack_date(moment: datetime) -> str:
-    """A time each viewer reads in their own timezone, with a UTC fallback."""
-    plain = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{plain}>"
 
 
 def _section(text: str) -> SectionBlock:
@@ -132,7 +60,7 @@ def _incident(item: OwnedIncident) -> SectionBlock:
 
 
 def _vote(item: RecentVote) -> SectionBlock:
-    choice = CHOICE_LABEL.get(item.choice, escape(item.choice))
+    choice = CHOICE_LABEL.get(item.choice) or escape(item.choice)
     when = f" · {slack_date(item.voted_at)}" if item.voted_at else ""
     reason = f"\n“{safe(item.reason, 500)}”" if item.reason else ""
     return _section(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from datetime import UTC, datetime
 from urllib.parse import quote
+
+from bot.governance import money
+
+__all__ = ["channel", "clip", "escape", "link", "mention", "money", "safe", "slack_date", "utc"]
 
 
 def escape(text: str) -> str:
@@ -34,12 +38,21 @@ def link(url: str, title: str) -> str:
     return f"<{target.replace('&', '&amp;')}|{safe(title, 200).replace('|', '¦')}>"
 
 
-def money(amount: Decimal | None, currency: str | None) -> str:
-    """Show an amount as people read it: `12,500.00 USD`."""
-    if amount is None:
-        return "—"
-    text = f"{amount:,.2f}"
-    return f"{text} {currency}" if currency else text
+def utc(moment: datetime | None, *, none: str = "no deadline") -> str:
+    """Write a time the same way in every message and answer: `2026-12-02 09:00 UTC`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else none
+
+
+def slack_date(moment: datetime) -> str:
+    """A time each viewer reads in their own timezone, with the UTC text as the fallback."""
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{utc(moment)}>"
+
+
+def channel(channel_id: str | None) -> str:
+    """Point at a channel by id (ids come from council.yml, never from agents)."""
+    if not channel_id:
+        return "no channel yet"
+    return f"<#{channel_id}>" if channel_id[:1] in "CG" and channel_id.isalnum() else escape(channel_id)
 
 
 def mention(user: str) -> str:

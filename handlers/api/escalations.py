@@ -6,12 +6,12 @@ import re
 
 from aiohttp import web
 
+from bot.app_keys import RUNTIME
 from bot.errors import Invalid
 from bot.schemas import EscalationIn, EscalationPatch, ExecutionIn, WithdrawIn
 from bot.services import agents, amendments, escalations, execution
 from bot.services.serialize import load_escalation_json
 from handlers.api.body import read_json, validate
-from handlers.keys import RUNTIME
 from models import Council
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")

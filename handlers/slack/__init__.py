@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
@@ -14,23 +11,17 @@ from handlers.slack.errors import guarded
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
-    """Attach the runtime to every request's context and add the listeners."""
-
-    async def attach_runtime(context: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:  # noqa: A002
-        context["runtime"] = rt
-        await next()
-
-    app.middleware(attach_runtime)
-    app.action(ids.APPROVE)(guarded(votes.approve))
-    app.action(ids.REJECT)(guarded(votes.reject))
-    app.action(ids.ABSTAIN)(guarded(votes.abstain))
-    app.action(ids.RECUSE)(guarded(votes.recuse))
-    app.action(ids.APPROVE_WITH_CONDITIONS)(guarded(votes.approve_with_conditions))
-    app.view(ids.REJECT_MODAL)(guarded(votes.reject_submitted))
-    app.view(ids.CONDITIONS_MODAL)(guarded(votes.conditions_submitted))
-    app.action(ids.TAKE_OWNERSHIP)(guarded(incidents.take_ownership))
-    app.action(ids.RESOLVE)(guarded(incidents.resolve))
-    app.view(ids.RESOLVE_MODAL)(guarded(incidents.resolve_submitted))
-    app.command("/council")(guarded(commands.council))
-    app.event("app_home_opened")(guarded(home.app_home_opened))
+    """Add the listeners; each is given the runtime as its typed `runtime` argument."""
+    app.action(ids.APPROVE)(guarded(votes.approve, rt))
+    app.action(ids.REJECT)(guarded(votes.reject, rt))
+    app.action(ids.ABSTAIN)(guarded(votes.abstain, rt))
+    app.action(ids.RECUSE)(guarded(votes.recuse, rt))
+    app.action(ids.APPROVE_WITH_CONDITIONS)(guarded(votes.approve_with_conditions, rt))
+    app.view(ids.REJECT_MODAL)(guarded(votes.reject_submitted, rt))
+    app.view(ids.CONDITIONS_MODAL)(guarded(votes.conditions_submitted, rt))
+    app.action(ids.TAKE_OWNERSHIP)(guarded(incidents.take_ownership, rt))
+    app.action(ids.RESOLVE)(guarded(incidents.resolve, rt))
+    app.view(ids.RESOLVE_MODAL)(guarded(incidents.resolve_submitted, rt))
+    app.command("/council")(guarded(commands.council, rt))
+    app.event("app_home_opened")(guarded(home.app_home_opened, rt))
     app.error(errors.on_error)

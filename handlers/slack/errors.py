@@ -12,6 +12,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import CouncilError
+from bot.runtime import Runtime
 from bot.slack.text import escape
 
 log = logging.getLogger(__name__)
@@ -32,12 +33,13 @@ async def present(error: Exception, body: dict[str, Any], respond: AsyncRespond 
         await respond(text=text, response_type="ephemeral", replace_original=False)
 
 
-def guarded(listener: Listener) -> Listener:
-    """Wrap a listener so its refusals reach the person.
+def guarded(listener: Listener, rt: Runtime) -> Listener:
+    """Wrap a listener so its refusals reach the person, and give it the runtime as `runtime`.
 
     Bolt (1.30, HTTP mode) answers 404 after its 3-second wait when a listener raises right after
     ack(), so errors are handled here rather than left to `@app.error`. Events have no
-    response_url (and Bolt acks them itself): their failures are logged, not shown.
+    response_url (and Bolt acks them itself): their failures are logged, not shown. Bolt injects
+    its own arguments by name; `runtime` is ours, typed, rather than a lookup in `context`.
     """
     wanted = set(inspect.signature(listener).parameters)
 
@@ -61,6 +63,7 @@ def guarded(listener: Listener) -> Listener:
             "command": command,
             "view": view,
             "event": event,
+            "runtime": rt,
         }
         try:
             await listener(**{name: value for name, value in given.items() if name in wanted})

@@ -9,20 +9,14 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import CouncilError
-from bot.governance.rules import Choice
+from bot.governance import Choice
 from bot.runtime import Runtime
 from bot.services import votes
-from bot.services.votes import Ballot
+from bot.services.votes import Ballot, Votable
 from bot.slack import ids
+from bot.slack.escalation_view import CHOICE_LABEL
 from bot.slack.vote_modals import conditions_modal, reject_modal
-from models import Escalation
 
-LABEL = {
-    Choice.APPROVE: "Approve",
-    Choice.REJECT: "Reject",
-    Choice.ABSTAIN: "Abstain",
-    Choice.RECUSE: "Recuse",
-}
 # Which modal block shows a service error about which field.
 FIELD_BLOCK = {
     "reason": ids.REASON_BLOCK,
@@ -31,10 +25,7 @@ FIELD_BLOCK = {
 }
 
 
-async def _click(
-    choice: Choice, body: dict[str, Any], context: dict[str, Any], respond: AsyncRespond
-) -> None:
-    rt: Runtime = context["runtime"]
+async def _click(choice: Choice, body: dict[str, Any], rt: Runtime, respond: AsyncRespond) -> None:
     public_id, version = ids.parse_vote_value(body["actions"][0]["value"])
     result = await votes.cast(
         rt, public_id=public_id, user=body["user"]["id"], ballot=Ballot(choice), version=version
@@ -42,29 +33,25 @@ async def _click(
     was = result.changed_from
     changed = f" (was {was.capitalize()})" if was and was != choice else ""
     await respond(
-        text=f"Your vote on `{public_id}`: *{LABEL[choice]}*{changed}.",
+        text=f"Your vote on `{public_id}`: *{CHOICE_LABEL[choice]}*{changed}.",
         response_type="ephemeral",
         replace_original=False,
     )
 
 
-async def approve(
-    ack: AsyncAck, body: dict[str, Any], context: dict[str, Any], respond: AsyncRespond
-) -> None:
+async def approve(ack: AsyncAck, body: dict[str, Any], runtime: Runtime, respond: AsyncRespond) -> None:
     await ack()
-    await _click(Choice.APPROVE, body, context, respond)
+    await _click(Choice.APPROVE, body, runtime, respond)
 
 
-async def abstain(
-    ack: AsyncAck, body: dict[str, Any], context: dict[str, Any], respond: AsyncRespond
-) -> None:
+async def abstain(ack: AsyncAck, body: dict[str, Any], runtime: Runtime, respond: AsyncRespond) -> None:
     await ack()
-    await _click(Choice.ABSTAIN, body, context, respond)
+    await _click(Choice.ABSTAIN, body, runtime, respond)
 
 
-async def recuse(ack: AsyncAck, body: dict[str, Any], context: dict[str, Any], respond: AsyncRespond) -> None:
+async def recuse(ack: AsyncAck, body: dict[str, Any], runtime: Runtime, respond: AsyncRespond) -> None:
     await ack()
-    await _click(Choice.RECUSE, body, context, respond)
+    await _click(Choice.RECUSE, body, runtime, respond)
 
 
 async def reject(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -92,7 +79,7 @@ async def approve_with_conditions(ack: AsyncAck, body: dict[str, Any], client: A
     await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
-async def _voting_on(body: dict[str, Any]) -> Escalation:
+async def _voting_on(body: dict[str, Any]) -> Votable:
     """The escalation (at the version on the clicked message) the member may vote on, or a refusal."""
     public_id, version = ids.parse_vote_value(body["actions"][0]["value"])
     return await votes.check_can_vote(public_id=public_id, user=body["user"]["id"], version=version)
@@ -106,16 +93,14 @@ async def _submit(
     ack: AsyncAck,
     body: dict[str, Any],
     view: dict[str, Any],
-    context: dict[str, Any],
+    rt: Runtime,
     ballot: Ballot,
     fallback_block: str,
 ) -> None:
     """Count the modal's vote, or keep the modal open with the problem next to its field."""
     public_id, version = ids.parse_vote_value(view["private_metadata"])
     try:
-        await votes.cast(
-            context["runtime"], public_id=public_id, user=body["user"]["id"], ballot=ballot, version=version
-        )
+        await votes.cast(rt, public_id=public_id, user=body["user"]["id"], ballot=ballot, version=version)
     except CouncilError as error:
         field = error.details.get("field") if isinstance(error.details, dict) else None
         await ack(
@@ -126,14 +111,14 @@ async def _submit(
 
 
 async def reject_submitted(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: dict[str, Any]
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], runtime: Runtime
 ) -> None:
     reason = _value(view, ids.REASON_BLOCK, ids.REASON_INPUT)
-    await _submit(ack, body, view, context, Ballot(Choice.REJECT, reason=reason), ids.REASON_BLOCK)
+    await _submit(ack, body, view, runtime, Ballot(Choice.REJECT, reason=reason), ids.REASON_BLOCK)
 
 
 async def conditions_submitted(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: dict[str, Any]
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], runtime: Runtime
 ) -> None:
     conditions = _value(view, ids.CONDITIONS_BLOCK, ids.CONDITIONS_INPUT)
     if not conditions.strip():
@@ -145,4 +130,4 @@ async def conditions_submitted(
         await ack(response_action="errors", errors={ids.AMOUNT_BLOCK: error.message})
         return
     ballot = Ballot(Choice.APPROVE, conditions=conditions, approved_amount=amount)
-    await _submit(ack, body, view, context, ballot, ids.CONDITIONS_BLOCK)
+    await _submit(ack, body, view, runtime, ballot, ids.CONDITIONS_BLOCK)

@@ -66,7 +66,7 @@ async def _council(env: dict[str, str], *args: str) -> tuple[int, str, str]:
 async def _failure_recorded() -> None:
     """Wait until the server has recorded its failed post (the row waits out its backoff)."""
     for _ in range(600):
-        if await OutboxItem.filter(kind="slack.post_escalation", last_error__isnull=False).exists():
+        if await OutboxItem.filter(kind="escalation.opened", last_error__isnull=False).exists():
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the failed post was never recorded")

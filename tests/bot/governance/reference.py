@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from fractions import Fraction
 
-from bot.governance.rules import Choice, Elector, Outcome, Rule
+from bot.governance import Choice, Elector, Outcome, Rule
 
 CHOICES = tuple(Choice)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.governance import Elector, Rule
 from bot.governance.electorate import electorate_for
-from bot.governance.rules import Elector, Rule
 
 OWNER = Elector("U0OWNER01", "technology")
 CHAIR = Elector("U0PEOPLE1", "people", "chair")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.governance import Choice, Elector, Rule, evaluate
 from bot.governance.electorate import electorate_for
-from bot.governance.rules import Choice, Elector, Rule, evaluate
 
 DOC = Path(__file__).parents[3] / "docs" / "governance.md"
 

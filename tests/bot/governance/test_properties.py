@@ -13,7 +13,7 @@ from typing import TypeVar
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.governance.rules import (
+from bot.governance import (
     RULE_TYPES,
     Choice,
     Elector,

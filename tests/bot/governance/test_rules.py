@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from bot.governance.rules import (
+from bot.governance import (
     Choice,
     Elector,
     Outcome,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.delivery.callbacks import PublicOnlyResolver
 from bot.errors import Invalid
-from bot.services.callbacks import check_destination
+from bot.outbox.callbacks import PublicOnlyResolver
+from bot.outbox.destinations import check_destination
 
 
 @pytest.mark.parametrize(

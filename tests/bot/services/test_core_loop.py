@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import Conflict, EscalationClosed, Forbidden, Invalid, NotAMember
-from bot.governance.rules import Choice
+from bot.governance import Choice
 from bot.runtime import Runtime
 from bot.schemas import EscalationIn
 from bot.services import agents, audit, escalations, votes
@@ -37,7 +37,7 @@ async def test_escalation_freezes_rule_and_electorate_and_queues_one_post(
     assert [e["user"] for e in escalation.electorate] == ["U0PEOPLE1", "U0TECH001", "U0FIN0001"]
     assert escalation.currency == "USD"
     kinds = await OutboxItem.filter(escalation=escalation).values_list("kind", flat=True)
-    assert kinds == ["slack.post_escalation"]
+    assert kinds == ["escalation.opened"]
 
 
 async def test_majority_closes_early_and_queues_update_reply_and_callback(
@@ -63,7 +63,7 @@ async def test_majority_closes_early_and_queues_update_reply_and_callback(
         "U0FIN0001": "within policy",
     }
     kinds = await OutboxItem.filter(escalation=escalation).order_by("id").values_list("kind", flat=True)
-    assert kinds[-3:] == ["slack.update_escalation", "slack.thread_reply", "agent.callback"]
+    assert kinds[-2:] == ["escalation.decided", "agent.callback"]
     callback = await OutboxItem.filter(escalation=escalation, kind="agent.callback").get()
     assert callback.payload["body"]["type"] == "escalation.decided"
     assert callback.payload["body"]["id"].startswith("evt_")

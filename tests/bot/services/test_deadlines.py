@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.errors import EscalationClosed
-from bot.governance.rules import Choice
+from bot.governance import Choice
 from bot.runtime import Runtime
 from bot.schemas import EscalationIn
 from bot.services import agents, config, deadlines, escalations, incidents, votes
@@ -63,7 +63,9 @@ async def _age(escalation: Escalation, *, past_deadline: bool) -> None:
 
 
 async def _dms(escalation: Escalation) -> list[str]:
-    rows = await OutboxItem.filter(escalation=escalation, kind="slack.dm").order_by("id")
+    # Every direct message names the person it goes to.
+    direct = ("escalation.reminder", "escalation.escalated", "incident.unowned_alert", "agent.paused")
+    rows = await OutboxItem.filter(escalation=escalation, kind__in=direct).order_by("id")
     return [row.payload["user"] for row in rows]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.errors import RateLimited
-from bot.governance.rules import Choice
+from bot.governance import Choice
 from bot.runtime import Runtime
 from bot.schemas import EscalationIn
 from bot.services import agents, config, escalations, votes
@@ -77,7 +77,7 @@ async def test_policy_reject_is_recorded_with_its_name(rt: Runtime, mandated: Cr
     decision = await Decision.get(escalation=escalation)
     assert escalation.status == "rejected" and decision.decided_by == "policy"
     assert decision.reasons == ["rejected by policy no-crypto"] and escalation.policy_name == "no-crypto"
-    assert not await OutboxItem.filter(escalation=escalation, kind="slack.post_escalation").exists()
+    assert not await OutboxItem.filter(escalation=escalation, kind="escalation.opened").exists()
 
 
 async def test_first_matching_policy_routes_to_its_council_and_rule(
@@ -96,7 +96,7 @@ async def test_unmatched_escalation_goes_to_the_default_route(rt: Runtime, manda
     assert escalation.status == "pending" and escalation.policy_name is None
     assert escalation.channel_id == "C0COUNCIL" and escalation.rule["type"] == "single"
     assert escalation.route_reason == "no policy matched: default route"
-    assert await OutboxItem.filter(escalation=escalation, kind="slack.post_escalation").exists()
+    assert await OutboxItem.filter(escalation=escalation, kind="escalation.opened").exists()
 
 
 async def test_later_edits_never_change_an_open_vote(rt: Runtime, mandated: Credentials) -> None:

@@ -126,7 +126,7 @@ async def test_amend_voids_votes_and_tells_the_voters(governed: Harness) -> None
     text = await governed.fake.wait_for(
         lambda: "partial" in governed.message_text(esc) and governed.message_text(esc)
     )
-    assert "Approve 0" in text and "600.00" in text
+    assert "Approve 0" in text and "*Amount*\n600\n" in text
     message = governed.fake.messages("C0COUNCIL")[0]
     reply = await governed.fake.wait_for(lambda: governed.fake.replies_of("C0COUNCIL", message.ts))
     assert "@U0TECH001" in governed.fake.rendered_text(reply[-1])

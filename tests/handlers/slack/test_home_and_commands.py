@@ -165,7 +165,7 @@ async def test_home_lists_exactly_what_awaits_the_viewers_vote(two_councils: Har
     assert "Refund order 1" in awaiting and "Refund order 3" in awaiting
     assert "Refund order 2" not in awaiting and "Sign the NDA" not in awaiting
     assert f"`{first}` in #C0COUNCIL" in awaiting and f"`{third}` in #C0COUNCIL" in awaiting
-    assert "refund-bot · 1,250.00 USD · due " in awaiting and "refund-bot · 99.50 EUR · due " in awaiting
+    assert "refund-bot · $1,250 · due " in awaiting and "refund-bot · €99.50 · due " in awaiting
     assert "*Approve* on" in text.split("Your last votes")[1] and voted in text.split("Your last votes")[1]
     assert "Paused agents" not in text  # not an admin
 

@@ -20,7 +20,7 @@ async def test_the_whole_loop_from_escalation_to_signed_callback(council: Harnes
     for expected in (
         "Refund order 1042",
         "refund-bot",
-        "1,250.00 USD",
+        "$1,250",
         "medium",
         "majority · quorum 2",
         "Customer was charged twice.",

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import Any
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
 from bot import keys
-from bot.services.callbacks import refused, resolves_private
-from models import Agent, Escalation
+from bot.outbox.destinations import refused, resolves_private
+from bot.outbox.events import AgentCallback, Event
+from bot.outbox.slack_effects import Transport
+from models import Agent, Escalation, OutboxItem
 
 USER_AGENT = "Council-Callback/1"
 
@@ -50,33 +51,26 @@ class CallbackRefused(Exception):
     """The callback can never be delivered (its host resolves to a refused address)."""
 
 
-async def send(
-    http: aiohttp.ClientSession,
-    escalation: Escalation,
-    payload: dict[str, Any],
-    *,
-    server_key: bytes,
-    allow_private: bool,
-    within: float = 10.0,
-) -> None:
+async def send(ctx: Transport, row: OutboxItem, event: Event, *, within: float = 10.0) -> None:
     """POST the stored event body, signed with the agent's secret; raise unless 2xx."""
-    url = payload["url"]
-    if not allow_private:
-        address = await resolves_private(url)
+    assert isinstance(event, AgentCallback)  # noqa: S101 - the dispatch table pairs them
+    if not ctx.allow_private:
+        address = await resolves_private(event.url)
         if address is not None:
             raise CallbackRefused(f"callback host resolves to refused address {address}")
+    escalation = await Escalation.get(id=row.escalation_id)
     agent = await Agent.get(id=escalation.agent_id)
-    body = json.dumps(payload["body"], separators=(",", ":")).encode()
-    secret = keys.signing_secret(server_key, agent.signing_salt)
+    body = json.dumps(event.body, separators=(",", ":")).encode()
+    secret = keys.signing_secret(ctx.server_key, agent.signing_salt)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         keys.SIGNATURE_HEADER: keys.sign(secret, body),
-        "Council-Event-Id": payload["body"]["id"],
+        "Council-Event-Id": str(event.body["id"]),
     }
     try:
-        async with http.post(
-            url,
+        async with ctx.http.post(
+            event.url,
             data=body,
             headers=headers,
             allow_redirects=False,

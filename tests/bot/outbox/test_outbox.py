@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,8 +13,8 @@ from aiohttp import web
 
 from bot import keys
 from bot.app import slack_client
-from bot.delivery.worker import OutboxWorker
-from bot.governance.rules import Choice
+from bot.governance import Choice
+from bot.outbox.worker import OutboxWorker
 from bot.runtime import Runtime
 from bot.schemas import EscalationIn, ExecutionIn
 from bot.services import agents, config, escalations, execution, votes
@@ -83,15 +83,18 @@ def _posts(fake: FakeSlack) -> list[Any]:
     return [call for call in fake.calls if call.method == "chat.postMessage" and call.ok]
 
 
-async def test_rate_limited_post_is_retried_and_posted_once(
+async def test_rate_limited_post_waits_its_retry_after_then_posts_once(
     rt: Runtime, credentials: Credentials, worker: OutboxWorker, fake: FakeSlack
 ) -> None:
     escalation = await _escalate(rt, credentials)
-    fake.fail_next("chat.postMessage", status=429, retry_after=1, times=3)
+    fake.fail_next("chat.postMessage", status=429, retry_after=30)
+    before = datetime.now(UTC)
     await worker.deliver_due()
-    row = await OutboxItem.get(escalation=escalation, kind="slack.post_escalation")
+    row = await OutboxItem.get(escalation=escalation, kind="escalation.opened")
     assert row.status == "pending" and "ratelimited" in (row.last_error or "")
-    assert _posts(fake) == []
+    # One call: the 429 is not retried inside it; the row comes back when Slack said to.
+    assert [c.method for c in fake.calls] == ["chat.postMessage"] and _posts(fake) == []
+    assert row.next_attempt_at >= before + timedelta(seconds=30)
     await _time_passes()
     await worker.deliver_due()
     await row.refresh_from_db()
@@ -268,7 +271,7 @@ async def test_follow_ups_of_a_post_that_died_are_parked_not_retried_forever(
     await votes.cast(rt, public_id=escalation.public_id, user="U0TECH001", ballot=Ballot(Choice.APPROVE))
     await worker.deliver_due()
     rows = await OutboxItem.filter(escalation=escalation).order_by("id").values_list("kind", "status")
-    assert rows == [("slack.post_escalation", "dead"), ("slack.update_escalation", "dead")]
+    assert rows == [("escalation.opened", "dead"), ("escalation.tally", "dead")]
 
 
 async def test_later_rows_of_an_escalation_wait_for_an_earlier_one_in_backoff(

@@ -1,0 +1,204 @@
+"""What happened, as the outbox keeps it: one typed event per row, said in Slack only when delivered.
+
+Services write these in the transaction of the change they describe; `bot.outbox.worker` reads each
+row back as one of them and hands it to its deliverer. An event carries the facts of the moment it
+was written (who voted, the reason given); the state it shows (title, tally, buttons) is read again
+at delivery, so a message never shows a stale escalation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class Event(BaseModel):
+    """An outbox event; `type` is stored as the row's kind."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    # A refresh-only event can be absorbed by any later re-render of the same message.
+    coalesces: ClassVar[bool] = False
+    # Agent callbacks go in their own lane, so a slow agent never holds up Slack, nor Slack an agent.
+    lane: ClassVar[str] = "slack"
+
+
+class Opened(Event):
+    """An escalation or incident needs the council: post its message to the council channel."""
+
+    type: Literal["escalation.opened"] = "escalation.opened"
+
+
+class TallyChanged(Event):
+    """A vote changed the tally; the message shows the new one (debounced, coalesced)."""
+
+    type: Literal["escalation.tally"] = "escalation.tally"
+    coalesces: ClassVar[bool] = True
+
+
+class ExecutionReported(Event):
+    """The agent reported what ran; the message shows proposed, approved and executed amounts."""
+
+    type: Literal["escalation.executed"] = "escalation.executed"
+    coalesces: ClassVar[bool] = True
+
+
+class Decided(Event):
+    """The escalation was decided: the final message, and the outcome with reasons in its thread."""
+
+    type: Literal["escalation.decided"] = "escalation.decided"
+
+
+class Amended(Event):
+    """The agent amended a pending escalation; the votes cast so far were voided."""
+
+    type: Literal["escalation.amended"] = "escalation.amended"
+    version: int
+    fields: list[str]
+    voided: list[str] = Field(default_factory=list)
+
+
+class Withdrawn(Event):
+    """The agent withdrew a pending escalation."""
+
+    type: Literal["escalation.withdrawn"] = "escalation.withdrawn"
+    reason: str | None = None
+    voters: list[str] = Field(default_factory=list)
+
+
+class Extended(Event):
+    """No decision by the deadline: extended once, and with `escalated` also put to chairs and owner."""
+
+    type: Literal["escalation.extended"] = "escalation.extended"
+    deadline: datetime
+    escalated: bool = False
+
+
+class EscalatedToYou(Event):
+    """A direct message: an escalation past its deadline is now yours to see decided."""
+
+    type: Literal["escalation.escalated"] = "escalation.escalated"
+    user: str
+    deadline: datetime
+
+
+class Reminder(Event):
+    """A direct message: your vote is still needed."""
+
+    type: Literal["escalation.reminder"] = "escalation.reminder"
+    user: str
+
+
+class IncidentOwned(Event):
+    """A member took ownership of an incident."""
+
+    type: Literal["incident.owned"] = "incident.owned"
+    user: str
+
+
+class IncidentResolved(Event):
+    """An incident was resolved, with the notes of how."""
+
+    type: Literal["incident.resolved"] = "incident.resolved"
+    user: str
+    notes: str
+
+
+class IncidentUnowned(Event):
+    """Nobody took an incident by its deadline; these people were told."""
+
+    type: Literal["incident.unowned"] = "incident.unowned"
+    told: list[str]
+
+
+class IncidentUnownedAlert(Event):
+    """A direct message: an incident has no owner yet."""
+
+    type: Literal["incident.unowned_alert"] = "incident.unowned_alert"
+    user: str
+
+
+class Breach(Event):
+    """An execution went beyond its approval (said in the approved escalation's thread)."""
+
+    type: Literal["escalation.breach"] = "escalation.breach"
+    agent: str
+    summary: str
+    incident: str
+
+
+class AgentPaused(Event):
+    """A direct message to an agent's owner: Council paused the agent after a breach."""
+
+    type: Literal["agent.paused"] = "agent.paused"
+    user: str
+    agent: str
+    summary: str
+    escalation: str
+    incident: str
+
+
+class AgentCallback(Event):
+    """The signed callback that tells an agent its escalation was decided; the body is fixed once."""
+
+    type: Literal["agent.callback"] = "agent.callback"
+    lane: ClassVar[str] = "agents"
+    url: str
+    body: dict[str, Any]
+
+
+AnyEvent = Annotated[
+    Opened
+    | TallyChanged
+    | ExecutionReported
+    | Decided
+    | Amended
+    | Withdrawn
+    | Extended
+    | EscalatedToYou
+    | Reminder
+    | IncidentOwned
+    | IncidentResolved
+    | IncidentUnowned
+    | IncidentUnownedAlert
+    | Breach
+    | AgentPaused
+    | AgentCallback,
+    Field(discriminator="type"),
+]
+EVENTS: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+EVENT_TYPES: tuple[type[Event], ...] = (
+    Opened,
+    TallyChanged,
+    ExecutionReported,
+    Decided,
+    Amended,
+    Withdrawn,
+    Extended,
+    EscalatedToYou,
+    Reminder,
+    IncidentOwned,
+    IncidentResolved,
+    IncidentUnowned,
+    IncidentUnownedAlert,
+    Breach,
+    AgentPaused,
+    AgentCallback,
+)
+
+
+def kind_of(event_type: type[Event]) -> str:
+    """The row kind an event class is stored under (its `type`)."""
+    return str(event_type.model_fields["type"].default)
+
+
+COALESCING_KINDS = tuple(kind_of(t) for t in EVENT_TYPES if t.coalesces)
+LANE_KINDS: dict[str, tuple[str, ...]] = {
+    lane: tuple(kind_of(t) for t in EVENT_TYPES if t.lane == lane) for lane in ("slack", "agents")
+}
+
+
+def read(kind: str, payload: dict[str, Any]) -> Event:
+    """Read a stored row back as its event; raises pydantic's ValidationError when it is not one."""
+    return EVENTS.validate_python({**payload, "type": kind})

@@ -1,0 +1,150 @@
+"""What admins and members ask of `/council`: who is an admin, and the state the answers show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import yaml
+
+from bot.council_file import is_name
+from bot.errors import NotAnAdmin, NotFound
+from bot.services import config
+from models import Agent, Council, Decision, Escalation, Member, Setting
+from models.enums import Status
+
+SOONEST = 10
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An approval waiting for the council."""
+
+    public_id: str
+    title: str
+    deadline: datetime | None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What waits for the council: pending approvals (the soonest due) and open incidents."""
+
+    approvals: int
+    incidents: int
+    soonest: list[Pending]
+
+
+@dataclass(frozen=True)
+class AgentLine:
+    """An agent with the human who answers for it."""
+
+    name: str
+    owner: str
+    status: str
+    paused_reason: str | None
+
+
+@dataclass(frozen=True)
+class Seat:
+    """A member's seat on a council."""
+
+    user: str
+    function: str
+    role: str
+    active: bool
+    delegate: str | None
+
+
+@dataclass(frozen=True)
+class Seats:
+    """A council and its members, the active first."""
+
+    name: str
+    channel_id: str
+    seats: list[Seat]
+
+
+@dataclass(frozen=True)
+class DecisionLine:
+    """A decision as the log lists it."""
+
+    public_id: str
+    title: str
+    amount: Decimal | None
+    currency: str | None
+    outcome: str
+    decided_by: str
+    decided_at: datetime
+    tally: dict[str, int]
+
+
+async def is_admin(user: str) -> bool:
+    """Whether the user is listed under `admins` in council.yml."""
+    row = await Setting.filter(key="admins").first()
+    return bool(row and isinstance(row.value, list) and user in row.value)
+
+
+async def require_admin(user: str) -> None:
+    """Refuse anyone who is not an admin."""
+    if not await is_admin(user):
+        raise NotAnAdmin("Only Council admins can do that (see `admins` in council.yml).")
+
+
+async def waiting() -> Waiting:
+    """Pending approvals (the soonest due first) and the count of open incidents."""
+    pending = Escalation.filter(status=Status.PENDING)
+    incidents = await Escalation.filter(status__in=(Status.OPEN, Status.ACKNOWLEDGED)).count()
+    soonest = await pending.order_by("deadline", "id").limit(SOONEST)
+    return Waiting(
+        approvals=await pending.count(),
+        incidents=incidents,
+        soonest=[Pending(e.public_id, e.title, e.deadline) for e in soonest],
+    )
+
+
+async def agents() -> list[AgentLine]:
+    """Every agent, by name."""
+    rows = await Agent.all().order_by("name")
+    return [AgentLine(a.name, a.owner_user_id, a.status, a.paused_reason) for a in rows]
+
+
+async def councils(name: str | None = None) -> list[Seats]:
+    """Each council (or the one named) with its members; an unknown name is refused."""
+    if name is not None and not is_name(name):
+        raise NotFound(f"There is no council named `{name[:80]}`. Try `/council members`.")
+    query = Council.filter(name=name) if name else Council.all()
+    found = []
+    for council in await query.order_by("name"):
+        members = await Member.filter(council=council).order_by("-active", "id")
+        seats = [Seat(m.user_id, m.function, m.role, m.active, m.delegate_user_id) for m in members]
+        found.append(Seats(council.name, council.channel_id, seats))
+    if name is not None and not found:
+        raise NotFound(f"There is no council named `{name[:80]}`. Try `/council members`.")
+    return found
+
+
+async def decisions(count: int) -> list[DecisionLine]:
+    """The last decisions, newest first."""
+    rows = await Decision.all().order_by("-decided_at", "-id").limit(count).select_related("escalation")
+    return [
+        DecisionLine(
+            public_id=d.escalation.public_id,
+            title=d.escalation.title,
+            amount=d.escalation.amount,
+            currency=d.escalation.currency,
+            outcome=d.outcome,
+            decided_by=d.decided_by,
+            decided_at=d.decided_at,
+            tally=d.tally,
+        )
+        for d in rows
+    ]
+
+
+async def export_yaml(user: str) -> str:
+    """The configuration as council.yml text, for an admin."""
+    await require_admin(user)
+    data: dict[str, Any] = await config.export()
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -1,0 +1,190 @@
+"""What `/council` answers, in mrkdwn: help, status, agents, members, policies, decisions, export.
+
+Pure: takes what `bot.services.admin` and `bot.services.routing` read. Everything from an agent or a
+file is escaped here; answers stay within one Slack message.
+"""
+
+from __future__ import annotations
+
+from bot.council_file import DEFAULT_DEADLINE, PolicySpec, RouteSpec
+from bot.governance import PolicyMatch, Rule
+from bot.services.admin import AgentLine, DecisionLine, Seats, Waiting
+from bot.slack.text import channel, escape, mention, money, safe, utc
+
+HELP = """*Council* — `/council <command>`
+• `help` — this list
+• `status` — pending approvals and open incidents
+• `members [COUNCIL]` — each council's members: function, role, whether active, delegate
+• `agents` (or `agent list`) — agents, their owners and whether they are paused
+• `policies` — the routing policies in order, and the default route
+• `decisions [N]` — the last N decisions (10 unless given, at most 50)
+• `agent pause NAME [reason]` / `agent resume NAME` — the kill switch (admins)
+• `export` — the configuration as council.yml (admins)
+• `digest now` — the weekly digest (admins)"""
+AGENT_USAGE = (
+    "Use `/council agent list`, `/council agent pause NAME [reason]` or `/council agent resume NAME`."
+)
+NO_DIGEST = "The weekly digest is not available yet."
+# Slack cuts a message's text at 40,000 characters; stay clear of it and end on a whole line.
+MAX_ANSWER = 39_000
+# The export goes in one code block that fits a single Block Kit section (3,000 characters).
+EXPORT_LIMIT = 3000
+EXPORT_CUT = "_Cut short to fit in Slack; `council config export` prints the whole file._"
+
+
+def fit(lines: list[str], limit: int = MAX_ANSWER) -> str:
+    """Join lines, keeping only whole lines within `limit` and saying how many were left out."""
+    kept: list[str] = []
+    size = 0
+    for i, line in enumerate(lines):
+        note = f"\n… and {len(lines) - i} more lines."
+        if size + len(line) + 1 + len(note) > limit:
+            return "\n".join(kept) + note
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept)
+
+
+def unknown(words: list[str]) -> str:
+    """Answer a command Council does not know."""
+    return f"I don't know `{escape(' '.join(words)[:100])}`. Try `/council help`."
+
+
+def unreadable(problem: str) -> str:
+    """Answer a command whose quoting could not be read."""
+    return f"I could not read that command: {escape(problem)}. Try `/council help`."
+
+
+def status(waiting: Waiting) -> str:
+    """Pending approvals (soonest deadline first) and the count of open incidents."""
+    if not waiting.approvals and not waiting.incidents:
+        return "Nothing is waiting for the council."
+    shown = (
+        f" (the {len(waiting.soonest)} soonest due below)" if waiting.approvals > len(waiting.soonest) else ""
+    )
+    lines = [f"*{waiting.approvals}* approvals pending{shown}, *{waiting.incidents}* incidents open."]
+    lines += [
+        f"• `{item.public_id}` {safe(item.title, 200)} — due {utc(item.deadline)}" for item in waiting.soonest
+    ]
+    return fit(lines)
+
+
+def agents(rows: list[AgentLine]) -> str:
+    """Every agent with its accountable owner and whether it is paused."""
+    if not rows:
+        return "No agents yet. Create one with `council agent create NAME --owner U…`."
+    return fit(
+        [
+            f"• *{escape(a.name)}* — owner {mention(a.owner)}, {escape(a.status)}"
+            + (f" ({safe(a.paused_reason, 300)})" if a.paused_reason else "")
+            for a in rows
+        ]
+    )
+
+
+def agent_status(name: str, status: str) -> str:
+    """Confirm a pause or resume."""
+    return f"Agent *{escape(name)}* is now {escape(status)}."
+
+
+def members(councils: list[Seats]) -> str:
+    """Each council's members: function, role, whether active, and any delegate."""
+    if not councils:
+        return "No councils yet: apply a council.yml with `council config apply`."
+    lines: list[str] = []
+    for council in councils:
+        active = sum(seat.active for seat in council.seats)
+        lines.append(f"*{escape(council.name)}* ({channel(council.channel_id)}) — {active} active")
+        if not council.seats:
+            lines.append("• no members")
+        for seat in council.seats:
+            line = f"• {mention(seat.user)} — {safe(seat.function, 64)}, {escape(seat.role)}"
+            line += "" if seat.active else " (inactive)"
+            if seat.delegate:
+                line += f", delegate {mention(seat.delegate)}"
+            lines.append(line)
+    return fit(lines)
+
+
+def match_words(match: PolicyMatch) -> str:
+    """Say which escalations a policy's `match` takes, e.g. 'kind approval, amount < 500'."""
+    given = (
+        ("agent", match.agent),
+        ("kind", match.kind),
+        ("category", match.category),
+        ("risk", match.risk),
+        ("currency", match.currency),
+    )
+    parts = [f"{key} {safe(str(value), 80)}" for key, value in given if value is not None]
+    if match.amount_gte is not None:
+        parts.append(f"amount ≥ {match.amount_gte:,}")
+    if match.amount_lt is not None:
+        parts.append(f"amount < {match.amount_lt:,}")
+    return ", ".join(parts) or "everything"
+
+
+def _route_words(spec: RouteSpec, fallback: RouteSpec, decide: str | None = None) -> str:
+    if decide == "reject":
+        return "reject at once"
+    council = spec.council or fallback.council
+    where = f"council *{escape(council)}*" if council else "the agent's council"
+    rule = spec.rule or fallback.rule or Rule()
+    deadline = spec.deadline or fallback.deadline or DEFAULT_DEADLINE
+    route = f"{where}, rule {escape(rule.describe())}, deadline {deadline}, on timeout {spec.on_timeout}"
+    if decide == "approve":
+        # The mandate (hard cap, 24 h auto budget) can still send it to the council.
+        return f"approve at once within the agent's mandate, otherwise {route}"
+    return route
+
+
+def policies(specs: list[PolicySpec], fallback: RouteSpec) -> str:
+    """The policies in the order they are tried, then the default route."""
+    lines = ["Policies, first match wins:"] if specs else ["No policies: every escalation takes the default."]
+    for number, policy in enumerate(specs, start=1):
+        lines.append(
+            f"{number}. *{escape(policy.name)}* — when {match_words(policy.match)} → "
+            + _route_words(policy, fallback, policy.decide)
+        )
+    lines.append("Otherwise (default): " + _route_words(fallback, fallback))
+    return fit(lines)
+
+
+def tally_words(tally: dict[str, int]) -> str:
+    """Say a stored tally in words; a decision taken without a vote has none."""
+    if not tally:
+        return "no vote"
+    shown = [f"{tally.get(k, 0)} {k}" for k in ("approve", "reject", "abstain")]
+    shown += [f"{tally[k]} {k}" for k in ("recuse", "waiting") if tally.get(k)]
+    return ", ".join(shown)
+
+
+def decisions(rows: list[DecisionLine]) -> str:
+    """The last decisions, newest first: id, title, outcome, who decided, when, the tally."""
+    if not rows:
+        return "No decisions yet."
+    lines = [f"The last {len(rows)} decisions, newest first:"]
+    for row in rows:
+        amount = f" ({money(row.amount, row.currency)})" if row.amount is not None else ""
+        lines.append(
+            f"• `{row.public_id}` {safe(row.title, 200)}{amount} — *{escape(row.outcome)}*"
+            f" by {escape(row.decided_by)}, {utc(row.decided_at)} · {tally_words(row.tally)}"
+        )
+    return fit(lines)
+
+
+def export(text: str) -> str:
+    """council.yml in one code block, cut on a whole line when it would not fit."""
+    # Escaped line by line, so a cut never splits an entity; a stray ``` must not end the block.
+    lines = [escape(line).replace("```", "`\u200b`\u200b`") for line in text.splitlines()]
+    head, fence = "council.yml as Council has it:\n```\n", "\n```"
+    whole = "\n".join(lines)
+    if len(head) + len(whole) + len(fence) <= EXPORT_LIMIT:
+        return head + whole + fence
+    room = EXPORT_LIMIT - len(head) - len(fence) - len(EXPORT_CUT) - 1
+    kept: list[str] = []
+    for line in lines:
+        room -= len(line) + 1
+        if room < 0:
+            break
+        kept.append(line)
+    return head + "\n".join(kept) + fence + "\n" + EXPORT_CUT
