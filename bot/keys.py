@@ -9,10 +9,18 @@ import secrets
 import time
 from pathlib import Path
 
-from bot.settings import Settings
+from bot.settings import InvalidSetting, Settings
 
 API_KEY_PREFIX = "ck_"
 SIGNATURE_HEADER = "Council-Signature"
+# 32 characters: 128 bits as hex, the least a key that signs every agent's callbacks should carry.
+MIN_SERVER_KEY_CHARS = 32
+MAKE_KEY = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+KEY_FILE = "COUNCIL_SECRET_KEY_FILE"
+RESTORE = (
+    "restore the key from your backup, or delete the file to have a new one made "
+    "(then `council agent rotate` each agent)"
+)
 
 
 def new_api_key() -> str:
@@ -57,10 +65,44 @@ def verify(secret: str, body: bytes, header: str, *, tolerance: int = 300) -> bo
 def load_server_key(settings: Settings) -> bytes:
     """Return the server key: COUNCIL_SECRET_KEY, else a key file created once with mode 0600."""
     if settings.council_secret_key is not None:
-        return settings.council_secret_key.get_secret_value().encode()
+        key = settings.council_secret_key.get_secret_value()
+        # Checked stripped but used as given, so a key that worked before derives the same secrets.
+        if (weak := _weakness(key.strip())) is not None:
+            raise InvalidSetting("COUNCIL_SECRET_KEY", f"{weak}: make one with `{MAKE_KEY}`")
+        return key.encode()
     path: Path = settings.council_secret_key_file
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
+    kept = _read_key_file(path)
+    return (kept if kept is not None else _create_key_file(path)).encode()
+
+
+def _weakness(key: str) -> str | None:
+    """Say what is wrong with a server key, or None when it is long enough."""
+    if len(key) >= MIN_SERVER_KEY_CHARS:
+        return None
+    state = f"too short ({len(key)} characters)" if key else "empty"
+    return f"is {state}; a server key needs at least {MIN_SERVER_KEY_CHARS} characters"
+
+
+def _read_key_file(path: Path) -> str | None:
+    """Return the key kept in the file, or None when there is no file yet."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        raise InvalidSetting(KEY_FILE, f"{path} is not text: {RESTORE}") from None
+    except OSError as error:
+        raise InvalidSetting(KEY_FILE, f"{path} cannot be read: {error.strerror}") from None
+    key = text.strip()
+    if (weak := _weakness(key)) is not None:
+        raise InvalidSetting(KEY_FILE, f"{path} {weak}: {RESTORE}")
+    return key
+
+
+def _create_key_file(path: Path) -> str:
+    """Make the key file with a random key, readable by its owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
