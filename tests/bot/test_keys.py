@@ -1,11 +1,14 @@
-"""The server key: refused when weak, never a silent empty key."""
+"""The server key: refused when weak, made once and atomically, and never a silent empty key."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -53,6 +56,56 @@ def test_a_weak_key_file_is_refused(tmp_path: Path, text: str, length: int) -> N
 def test_a_key_file_is_read_without_its_surrounding_whitespace(tmp_path: Path) -> None:
     (tmp_path / "council.key").write_text(f"  {GOOD_KEY}\n")
     assert keys.load_server_key(_settings(tmp_path)) == GOOD_KEY.encode()
+
+
+def test_a_key_file_that_cannot_be_made_is_one_clear_error(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, council_secret_key_file=tmp_path / "missing" / "council.key")
+    with pytest.raises(InvalidSetting, match="cannot be created: No such file or directory"):
+        keys.load_server_key(settings)
+
+
+def test_a_new_key_file_is_private_logged_once_and_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.keys")
+    first = keys.load_server_key(_settings(tmp_path))
+    path = tmp_path / "council.key"
+    assert len(first) == 64 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [r.getMessage() for r in caplog.records] == [
+        f"created a new server key in {path} (mode 0600); keep it and back it up"
+    ]
+    assert keys.load_server_key(_settings(tmp_path)) == first
+    assert len(caplog.records) == 1 and os.listdir(tmp_path) == ["council.key"]
+
+
+def _start_together(settings: Settings, replicas: int) -> list[bytes | Exception]:
+    """Load the server key in several threads released at the same instant; return what each got."""
+    start = threading.Barrier(replicas)
+    seen: list[bytes | Exception] = []
+
+    def replica() -> None:
+        start.wait()
+        try:
+            seen.append(keys.load_server_key(settings))
+        except Exception as error:  # The test shows whatever a replica hit.
+            seen.append(error)
+
+    threads = [threading.Thread(target=replica) for _ in range(replicas)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return seen
+
+
+def test_replicas_starting_together_end_with_one_key(tmp_path: Path) -> None:
+    for attempt in range(20):
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        seen = _start_together(_settings(folder), replicas=8)
+        assert len(set(seen)) == 1, seen
+        assert seen[0] == (folder / "council.key").read_text().strip().encode()
+        assert os.listdir(folder) == ["council.key"]
 
 
 def _council(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -109,3 +162,15 @@ def test_the_cli_stops_on_a_weak_server_key_with_one_line(
     if command == CREATE:
         listed = _council("agent", "list", "--json", tmp_path=tmp_path, COUNCIL_SECRET_KEY=GOOD_KEY)
         assert json.loads(listed.stdout) == []
+
+
+def test_the_cli_says_where_it_made_a_new_key_and_never_prints_it(tmp_path: Path) -> None:
+    result = _council(*CREATE, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    key = (tmp_path / "council.key").read_text().strip()
+    assert result.stderr.splitlines() == [
+        f"created a new server key in {tmp_path / 'council.key'} (mode 0600); keep it and back it up"
+    ]
+    assert key not in result.stderr and key not in result.stdout
+    again = _council(*CREATE[:2], "other-bot", "--owner", "U0OWNER01", tmp_path=tmp_path)
+    assert again.returncode == 0 and again.stderr == ""
