@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
+import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +21,9 @@ GENESIS = "0" * 64
 _CHAIN_LOCK = 7_263_551
 # Hashed first, so a digest of this form can never be mistaken for one of the first form's.
 _DIGEST_FORM = "council.audit/2"
+# Numbers whose float-or-not a first-form check tries both ways (2**8 digests at most, broken rows only).
+_MAX_AMBIGUOUS = 8
+_LARGEST_FLOAT = int(sys.float_info.max)
 
 
 def _digest(
@@ -137,13 +143,55 @@ def _holds(event: AuditEvent, prev_hash: str) -> bool:
     The first form is accepted on any row, not only before the first canonical one: during a rolling
     upgrade, replicas of both versions append to the same chain.
     """
-    fields = (
-        prev_hash,
-        event.at,
-        event.actor_type,
-        event.actor_id,
-        event.action,
-        event.subject,
-        event.payload,
+    head = (prev_hash, event.at, event.actor_type, event.actor_id, event.action, event.subject)
+    if event.hash == _digest(*head, event.payload):
+        return True
+    return any(
+        event.hash == _first_form_digest(*head, payload) for payload in _first_spellings(event.payload)
     )
-    return event.hash == _digest(*fields) or event.hash == _first_form_digest(*fields)
+
+
+def _first_spellings(payload: dict[str, Any]) -> Iterator[Any]:
+    """Yield the payload as read, then as the first form may have seen it before JSONB changed it.
+
+    The first form hashed 1e16 as "1e+16" and -0.0 as "-0.0"; JSONB gives back 10000000000000000 and
+    0.0, and which numbers were floats is lost, so each choice is tried. Past a few such numbers the
+    choices are too many, and only the payload as read is tried.
+    """
+    if _ambiguous(payload) > _MAX_AMBIGUOUS:
+        yield payload
+        return
+    yield from _spellings(payload)
+
+
+def _spellings(value: Any) -> Iterator[Any]:
+    """Yield the value as read, then with each mix of its numbers put back as the floats they were."""
+    if isinstance(value, list):
+        for items in itertools.product(*(list(_spellings(item)) for item in value)):
+            yield list(items)
+    elif isinstance(value, dict):
+        for items in itertools.product(*(list(_spellings(item)) for item in value.values())):
+            yield dict(zip(value, items, strict=True))
+    else:
+        yield value
+        if (earlier := _before_jsonb(value)) is not None:
+            yield earlier
+
+
+def _ambiguous(value: Any) -> int:
+    """Count the numbers in the value that JSONB may have changed from a float."""
+    if isinstance(value, list):
+        return sum(_ambiguous(item) for item in value)
+    if isinstance(value, dict):
+        return sum(_ambiguous(item) for item in value.values())
+    return int(_before_jsonb(value) is not None)
+
+
+def _before_jsonb(value: Any) -> float | None:
+    """Return the float the first form may have hashed where JSONB gives back this number, or None."""
+    if isinstance(value, float):
+        return -0.0 if value == 0 and math.copysign(1, value) > 0 else None
+    if isinstance(value, bool) or not isinstance(value, int) or not 10**16 <= abs(value) <= _LARGEST_FLOAT:
+        return None
+    # Python spells such a float with an exponent; JSONB keeps that value and gives back its digits.
+    return float(value) if Decimal(repr(float(value))) == value else None

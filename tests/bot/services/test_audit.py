@@ -131,3 +131,16 @@ async def test_a_chain_written_before_the_canonical_form_still_verifies(database
     assert await audit.verify() == (3, None)
     await AuditEvent.filter(id=old.id).update(payload={"reason": "again", "count": 4})
     assert await audit.verify() == (2, old.id)
+
+
+async def test_an_event_the_first_form_wrote_before_jsonb_changed_its_numbers_verifies(database: str) -> None:
+    # What the old code wrote for an agent's context; JSONB gives back 10000000000000000 and 0.0.
+    await _append_first_form({"context": {"n": 1e16, "z": -0.0, "id": 10**16, "xs": [1e20, 3]}})
+    await _append_first_form({"context": {"n": 1e16}})
+    assert await audit.verify() == (2, None)
+
+
+async def test_an_edited_event_with_many_large_numbers_is_still_caught(database: str) -> None:
+    event = await _append_first_form({"xs": [float(10**k) for k in range(16, 60)]})
+    await AuditEvent.filter(id=event.id).update(payload={"xs": [float(10**k) for k in range(16, 59)]})
+    assert await audit.verify() == (0, event.id)
