@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import secrets
+import tempfile
 import time
 from pathlib import Path
 
-from bot.settings import Settings
+from bot.settings import InvalidSetting, Settings
 
 API_KEY_PREFIX = "ck_"
 SIGNATURE_HEADER = "Council-Signature"
+# 32 characters: 128 bits as hex, the least a key that signs every agent's callbacks should carry.
+MIN_SERVER_KEY_CHARS = 32
+MAKE_KEY = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+KEY_FILE = "COUNCIL_SECRET_KEY_FILE"
+RESTORE = (
+    "restore the key from your backup, or delete the file to have a new one made "
+    "(then `council agent rotate` each agent)"
+)
+log = logging.getLogger(__name__)
 
 
 def new_api_key() -> str:
@@ -55,12 +66,88 @@ def verify(secret: str, body: bytes, header: str, *, tolerance: int = 300) -> bo
 
 
 def load_server_key(settings: Settings) -> bytes:
-    """Return the server key: COUNCIL_SECRET_KEY, else a key file created once with mode 0600."""
+    """Return the server key: COUNCIL_SECRET_KEY, else the key file, which is created once if missing."""
     if settings.council_secret_key is not None:
-        return settings.council_secret_key.get_secret_value().encode()
+        key = settings.council_secret_key.get_secret_value()
+        # Checked stripped but used as given, so a key that worked before derives the same secrets.
+        if (weak := _weakness(key.strip())) is not None:
+            raise InvalidSetting("COUNCIL_SECRET_KEY", f"{weak}: make one with `{MAKE_KEY}`")
+        return key.encode()
     path: Path = settings.council_secret_key_file
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
+    kept = _read_key_file(path)
+    return (kept if kept is not None else _create_key_file(path)).encode()
+
+
+def _weakness(key: str) -> str | None:
+    """Say what is wrong with a server key, or None when it is long enough."""
+    if len(key) >= MIN_SERVER_KEY_CHARS:
+        return None
+    state = f"too short ({len(key)} characters)" if key else "empty"
+    return f"is {state}; a server key needs at least {MIN_SERVER_KEY_CHARS} characters"
+
+
+def _read_key_file(path: Path) -> str | None:
+    """Return the key kept in the file, or None when there is no file yet."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        raise InvalidSetting(KEY_FILE, f"{path} is not text: {RESTORE}") from None
+    except OSError as error:
+        raise InvalidSetting(KEY_FILE, f"{path} cannot be read: {error.strerror}") from None
+    key = text.strip()
+    if (weak := _weakness(key)) is not None:
+        raise InvalidSetting(KEY_FILE, f"{path} {weak}: {RESTORE}")
+    return key
+
+
+def _create_key_file(path: Path) -> str:
+    """Make a random key file, or return the one another process made first."""
+    key = secrets.token_hex(32)
+    try:
+        made = _publish(path, key)
+    except OSError as error:
+        raise InvalidSetting(
+            KEY_FILE, f"{path} cannot be created: {error.strerror}; set COUNCIL_SECRET_KEY instead"
+        ) from None
+    if not made:
+        theirs = _read_key_file(path)
+        if theirs is None:  # It exists for link() but not for open(): a dangling symlink.
+            raise InvalidSetting(
+                KEY_FILE, f"{path} is a link to nothing; remove it, or set COUNCIL_SECRET_KEY"
+            )
+        return theirs
+    log.warning("created a new server key in %s (mode 0600); keep it and back it up", path)
+    return key
+
+
+def _publish(path: Path, key: str) -> bool:
+    """Write the key beside the path, then link it into place; False when the path already exists.
+
+    link() never replaces, so when replicas start together the first one's key is the only one, and
+    nobody can read a half-written file. mkstemp makes the file readable by its owner only.
+    """
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(key + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            return False
+        _fsync_folder(path.parent)
+        return True
+    finally:
+        os.unlink(temp)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the new name durable, so a crash cannot forget a key that agents already use."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

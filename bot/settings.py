@@ -49,8 +49,23 @@ class MissingSetting(Exception):
     """A variable needed for the chosen mode is not set."""
 
     def __init__(self, variable: str, why: str) -> None:
-        super().__init__(f"{variable} is not set: {why}")
+        super().__init__(self._line(variable, why))
         self.variable = variable
+
+    @staticmethod
+    def _line(variable: str, why: str) -> str:
+        return f"{variable} is not set: {why}"
+
+
+class InvalidSetting(MissingSetting):
+    """A variable is set to something Council cannot use.
+
+    A MissingSetting, since a usable value is still missing: whatever stops on one stops on the other.
+    """
+
+    @staticmethod
+    def _line(variable: str, why: str) -> str:
+        return f"{variable} {why}"
 
 
 def require_slack(settings: Settings, *, socket_mode: bool) -> None:
