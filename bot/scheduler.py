@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,7 +33,7 @@ class Timers:
             id="deadline-sweep",
             max_instances=1,
             coalesce=True,
-            misfire_grace_time=every,
+            misfire_grace_time=max(1, math.ceil(every)),
         )
 
     def _tracked(self, job: Job) -> Callable[[], Awaitable[None]]:

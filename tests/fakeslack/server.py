@@ -83,6 +83,7 @@ class FakeSlack(Workspace):
         self.app.router.add_route("*", "/api/{method}", self._serve_api)
         self.app.router.add_post("/response/{response_id}", self._serve_response)
         self._failures: dict[str, list[Failure]] = {}
+        self._holds: dict[str, list[tuple[asyncio.Event, asyncio.Event]]] = {}
         self._response_ids: set[str] = set()
         self._runner: web.AppRunner | None = None
 
@@ -131,6 +132,15 @@ class FakeSlack(Workspace):
         """
         failure = Failure(error, status, retry_after, body, times)
         self._failures.setdefault(method, []).append(failure)
+
+    def hold_next(self, method: str) -> tuple[asyncio.Event, asyncio.Event]:
+        """Make the next call of `method` wait, as a slow Slack would: returns (arrived, release).
+
+        `arrived` is set once the call is waiting; the call goes on when the test sets `release`.
+        """
+        arrived, release = asyncio.Event(), asyncio.Event()
+        self._holds.setdefault(method, []).append((arrived, release))
+        return arrived, release
 
     def new_response_url(self) -> str:
         """Return a response_url on this fake; what the app posts to it lands in `responses`."""
@@ -191,6 +201,11 @@ class FakeSlack(Workspace):
             return web.json_response(error.body())
         token = _bearer(request) or args.pop("token", None)
         args.pop("token", None)
+        held = self._holds.get(method)
+        if held:
+            arrived, release = held.pop(0)
+            arrived.set()
+            await release.wait()
         if self.down:
             self.calls.append(Call(method, args, ok=False, error="http_503"))
             return web.Response(status=503, text=OUTAGE_PAGE, content_type="text/html")
