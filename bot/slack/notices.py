@@ -39,7 +39,7 @@ def _amended(event: Amended, view: EscalationView) -> str:
 
 
 def _withdrawn(event: Withdrawn, view: EscalationView) -> str:
-    because = f": {safe(event.reason, 2000)}" if event.reason else "."
+    because = f": {safe(event.reason, 2000).rstrip('.')}." if event.reason else "."
     thanks = f" Thanks {_names(event.voters)} — no further vote is needed." if event.voters else ""
     return f":leftwards_arrow_with_hook: Withdrawn by the agent{because}{thanks}"
 

@@ -10,7 +10,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app import bolt_app, create_app
 from bot.runtime import Runtime
 from bot.settings import Settings
-from tests.fakeslack import FakeSlack
+from tests.fakeslack import FakeSlack, signed_headers
+from tests.harness import running_council
 
 
 def _paths(settings: Settings, *, socket_mode: bool) -> set[str]:
@@ -18,14 +19,15 @@ def _paths(settings: Settings, *, socket_mode: bool) -> set[str]:
     return {route.resource.canonical for route in app.router.routes() if route.resource is not None}
 
 
-def test_http_mode_takes_signed_slack_requests(tmp_path: Path) -> None:
-    settings = Settings(
-        _env_file=None,
-        slack_bot_token="xoxb-1",
-        slack_signing_secret="s",
-        council_secret_key_file=tmp_path / "key",
-    )
-    assert "/slack/events" in _paths(settings, socket_mode=False)
+async def test_http_mode_takes_signed_slack_requests_and_refuses_the_rest(settings: Settings) -> None:
+    async with running_council(settings) as council:
+        body = council.fake.slash_command_body(text="help")
+        signed = await council.slack(body)
+        forged = await council.slack(body, headers=signed_headers("not-the-secret", body))
+        unsigned = await council.slack(body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+        answered = await council.fake.wait_for(lambda: council.fake.responses)
+    assert signed.status == 200 and (forged.status, unsigned.status) == (401, 401)
+    assert len(answered) == 1 and "/council <command>" in answered[0].body["text"]
 
 
 def test_socket_mode_has_no_unsigned_http_door(tmp_path: Path) -> None:

@@ -32,8 +32,11 @@ async def test_private_destinations_are_refused_at_intake(url: str) -> None:
     assert refused.value.details == [{"field": "callback_url", "message": "private or loopback address"}]
 
 
-async def test_private_destinations_are_allowed_when_configured() -> None:
-    await check_destination("http://127.0.0.1:9/cb", allow_private=True)
+async def test_private_destinations_are_allowed_only_when_configured() -> None:
+    url = "http://127.0.0.1:9/cb"
+    assert await check_destination(url, allow_private=True) is None
+    with pytest.raises(Invalid, match="private"):
+        await check_destination(url, allow_private=False)
 
 
 async def test_the_send_time_resolver_never_yields_a_refused_address() -> None:
