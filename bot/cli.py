@@ -17,7 +17,6 @@ from bot import db, keys
 from bot.council_file import NAME_PATTERN, USER_ID_PATTERN
 from bot.errors import CouncilError
 from bot.settings import MissingSetting, Settings
-from models.enums import AgentStatus
 
 USER_ID = re.compile(USER_ID_PATTERN)
 NAME = re.compile(NAME_PATTERN)
@@ -121,63 +120,87 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _command(args: argparse.Namespace, settings: Settings) -> Callable[[], Awaitable[int]]:
-    from bot.services import agents, audit, config
+    """Pick the command's coroutine; it runs once the database is open."""
+    run = {"migrate": _migrate, "agent": _agent, "config": _configure, "audit": _verify}[args.command]
+    return lambda: run(args, settings)
 
-    async def migrate() -> int:
-        print("database is up to date")
+
+async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    print("database is up to date")
+    return 0
+
+
+async def _agent(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services import agents
+
+    if args.agent_command in ("create", "rotate"):
+        return await _credentials(args, settings)
+    if args.agent_command == "pause":
+        changed = await agents.pause(name=args.name, reason=args.reason, actor="cli")
+    elif args.agent_command == "resume":
+        changed = await agents.resume(name=args.name, actor="cli")
+    else:
+        return await _agent_list(args)
+    print(f"agent {changed.name} is {changed.status}")
+    return 0
+
+
+async def _credentials(args: argparse.Namespace, settings: Settings) -> int:
+    """Create an agent or rotate its keys, and print its credentials this once."""
+    from bot.services import agents
+
+    server_key = keys.load_server_key(settings)
+    if args.agent_command == "create":
+        creds = await agents.create(
+            name=args.name, owner=args.owner, council=args.council, server_key=server_key
+        )
+    else:
+        creds = await agents.rotate(name=args.name, server_key=server_key)
+    if args.json:
+        print(
+            json.dumps({"name": creds.name, "api_key": creds.api_key, "signing_secret": creds.signing_secret})
+        )
+    else:
+        print(
+            f"Agent {creds.name}: credentials are shown once; store them now.\n"
+            f"  API key:        {creds.api_key}\n  signing secret: {creds.signing_secret}"
+        )
+    return 0
+
+
+async def _agent_list(args: argparse.Namespace) -> int:
+    from bot.services import agents
+
+    rows = await agents.listing()
+    if args.json:
+        print(json.dumps(rows))
         return 0
+    for row in rows:
+        council_name = row["council"] or "-"
+        print(f"{row['name']:24} {row['status']:8} owner {row['owner']}  council {council_name}")
+    return 0
 
-    async def agent() -> int:
-        if args.agent_command in ("create", "rotate"):
-            server_key = keys.load_server_key(settings)
-            if args.agent_command == "create":
-                creds = await agents.create(
-                    name=args.name, owner=args.owner, council=args.council, server_key=server_key
-                )
-            else:
-                creds = await agents.rotate(name=args.name, server_key=server_key)
-            payload = {"name": creds.name, "api_key": creds.api_key, "signing_secret": creds.signing_secret}
-            if args.json:
-                print(json.dumps(payload))
-            else:
-                print(
-                    f"Agent {creds.name}: credentials are shown once; store them now.\n"
-                    f"  API key:        {creds.api_key}\n  signing secret: {creds.signing_secret}"
-                )
-            return 0
-        if args.agent_command in ("pause", "resume"):
-            status = AgentStatus.PAUSED if args.agent_command == "pause" else AgentStatus.ACTIVE
-            changed = await agents.set_status(
-                name=args.name, status=status, reason=getattr(args, "reason", None), actor="cli"
-            )
-            print(f"agent {changed.name} is {changed.status}")
-            return 0
-        rows = await agents.listing()
-        if args.json:
-            print(json.dumps(rows))
-        else:
-            for row in rows:
-                council_name = row["council"] or "-"
-                print(f"{row['name']:24} {row['status']:8} owner {row['owner']}  council {council_name}")
+
+async def _configure(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services import config
+
+    if args.config_command == "apply":
+        report = await config.apply_text(_read(args.file), source=str(args.file))
+        print("\n".join(report.changes) if report.changes else "no changes: the database already matches")
         return 0
+    print(yaml.safe_dump(await config.export(), sort_keys=False, allow_unicode=True), end="")
+    return 0
 
-    async def configure() -> int:
-        if args.config_command == "apply":
-            report = await config.apply_text(_read(args.file), source=str(args.file))
-            print("\n".join(report.changes) if report.changes else "no changes: the database already matches")
-            return 0
-        print(yaml.safe_dump(await config.export(), sort_keys=False, allow_unicode=True), end="")
-        return 0
 
-    async def verify() -> int:
-        checked, broken = await audit.verify()
-        if broken is not None:
-            print(f"audit chain BROKEN at event {broken} (after {checked} good events)", file=sys.stderr)
-            return 1
-        print(f"audit chain intact: {checked} events")
-        return 0
+async def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services import audit
 
-    return {"migrate": migrate, "agent": agent, "config": configure, "audit": verify}[args.command]
+    checked, broken = await audit.verify()
+    if broken is not None:
+        print(f"audit chain BROKEN at event {broken} (after {checked} good events)", file=sys.stderr)
+        return 1
+    print(f"audit chain intact: {checked} events")
+    return 0
 
 
 def _read(path: Path) -> str:
