@@ -1,0 +1,191 @@
+"""What the agent API answers, as models: they render the JSON and write the OpenAPI document.
+
+A field that an answer leaves out when it has no value (an action's `amount`, a vote's `conditions`)
+is `omitted()`: absent from the JSON, never `null`, and not nullable in the document.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
+
+AMOUNT_TEXT = r"^[0-9]+(\.[0-9]+)?$"
+INCIDENT_FIELDS = frozenset({"owner", "acknowledged_at", "resolved_at", "resolution", "related"})
+Status = Literal[
+    "pending", "approved", "rejected", "expired", "withdrawn", "open", "acknowledged", "resolved", "posted"
+]
+
+
+def _amount_text(amount: Decimal) -> str:
+    return format(amount.normalize(), "f")
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# Amounts go out as decimal strings ("1250", "49.9"), so no client parses money as a float.
+Amount = Annotated[
+    Decimal,
+    PlainSerializer(_amount_text, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": AMOUNT_TEXT, "examples": ["1250", "49.9"]}),
+]
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_utc_text, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": "Z$", "description": "UTC"}),
+]
+
+
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """Describe an omitted field by its value's schema alone: it is absent, never null."""
+    branches = schema.pop("anyOf", None)
+    if branches:
+        schema.update(next(b for b in branches if b != {"type": "null"}))
+    schema.pop("default", None)
+
+
+def omitted(description: str | None = None) -> Any:
+    """Declare a field that the JSON leaves out when it has no value."""
+    return Field(default=None, exclude_if=_is_none, json_schema_extra=_not_nullable, description=description)
+
+
+class ActionOut(BaseModel):
+    """What would happen if approved; each key is there only when the agent gave it."""
+
+    type: str | None = omitted()
+    amount: Amount | None = omitted()
+    currency: str | None = omitted("ISO 4217 code, upper case")
+    target: str | None = omitted()
+
+
+class LinkOut(BaseModel):
+    title: str
+    url: str
+
+
+class VoteOut(BaseModel):
+    """One member's vote as it stood when the escalation was decided."""
+
+    user: str = Field(description="Slack user id")
+    function: str
+    choice: Literal["approve", "reject", "abstain", "recuse"]
+    reason: str | None = Field(description="always given for a reject")
+    conditions: str | None = omitted("an approval's conditions")
+    approved_amount: Amount | None = omitted("the amount an approver lowered the request to")
+
+
+class TallyOut(BaseModel):
+    """Counts of each choice and of electors still `waiting`; empty when there was no vote."""
+
+    approve: int | None = omitted()
+    reject: int | None = omitted()
+    abstain: int | None = omitted()
+    recuse: int | None = omitted()
+    waiting: int | None = omitted()
+
+
+class DecisionOut(BaseModel):
+    outcome: Literal["approved", "rejected"]
+    decided_by: Literal["council", "policy", "timeout", "owner", "admin"]
+    decided_at: Timestamp
+    tally: TallyOut
+    votes: list[VoteOut]
+    reasons: list[str]
+    conditions: str | None = Field(description="every approver's conditions, one line each; they bind")
+    approved_amount: Amount | None = Field(description="the most the agent may execute")
+
+
+class ExecutionOut(BaseModel):
+    """What the agent reported actually ran, beside what was proposed and approved."""
+
+    status: Literal["succeeded", "failed"]
+    proposed_amount: Amount | None
+    approved_amount: Amount | None
+    executed_amount: Amount | None
+    currency: str | None
+    details: str
+    executed_at: Timestamp
+    reported_at: Timestamp
+    within_approval: bool
+    breach: str | None = Field(description="why it went beyond the approval; null when within")
+
+
+class EscalationOut(BaseModel):
+    """An escalation as its agent sees it; the incident fields are present on incidents only."""
+
+    id: str = Field(pattern=r"^esc_[0-9a-f]{20}$")
+    status: Status
+    kind: Literal["approval", "incident", "notice"]
+    title: str
+    summary: str
+    action: ActionOut
+    category: str | None
+    risk: Literal["low", "medium", "high", "critical"] | None
+    council: str | None
+    policy: str | None = Field(description="the policy that matched; null for the default route")
+    route: str | None = Field(description="why it went where it went, in words")
+    rule: str | None = Field(description="the voting rule frozen on it, in words; null without a vote")
+    deadline: Timestamp | None
+    created_at: Timestamp
+    decision: DecisionOut | None = Field(description="null until decided")
+    execution: ExecutionOut | None = Field(description="null until the agent reports an execution")
+    version: int = Field(ge=1, description="1 when opened, one more after each amendment")
+    context: dict[str, Any]
+    links: list[LinkOut]
+    run_id: str | None
+    call_id: str | None
+    owner: str | None = Field(default=None, description="incidents only: the member who owns it")
+    acknowledged_at: Timestamp | None = Field(default=None, description="incidents only")
+    resolved_at: Timestamp | None = Field(default=None, description="incidents only")
+    resolution: str | None = Field(default=None, description="incidents only: how it was resolved")
+    related: str | None = Field(default=None, description="incidents only: the escalation it is about")
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the JSON agents read, without the incident fields unless it is an incident."""
+        return self.model_dump(mode="json", exclude=None if self.kind == "incident" else set(INCIDENT_FIELDS))
+
+
+class LimitsOut(BaseModel):
+    """The agent's mandate from council.yml; a limit that is not set is absent."""
+
+    max_amount: Amount | None = omitted()
+    auto_budget_24h: Amount | None = omitted()
+    rate_per_minute: int | None = omitted()
+
+
+class AgentOut(BaseModel):
+    """The agent itself: who answers for it, where it escalates, whether it is paused."""
+
+    name: str
+    owner: str = Field(description="Slack user id of the accountable human")
+    council: str | None
+    status: Literal["active", "paused"]
+    paused_reason: str | None
+    limits: LimitsOut
+
+
+class Problem(BaseModel):
+    """One thing wrong with a request; `field` is a path such as `links[0].url`."""
+
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="stable, for programs to branch on")
+    message: str = Field(description="for people")
+    details: list[Problem] | dict[str, Any] | None
+
+
+class ErrorOut(BaseModel):
+    """Every answer that is not a success."""
+
+    error: ErrorBody
