@@ -25,6 +25,9 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_CONTEXT_BYTES = 16 * 1024
 MAX_DEADLINE_SECONDS = 30 * 24 * 3600
 
+# Visible ASCII, no spaces: what the Idempotency-Key header may be; shared with the document.
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+
 Kind = Literal["approval", "incident", "notice"]
 Risk = Literal["low", "medium", "high", "critical"]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]

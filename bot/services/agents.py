@@ -9,6 +9,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
 from bot import keys
+from bot.api_out import AgentOut
 from bot.council_file import is_name
 from bot.db import transaction
 from bot.errors import Conflict, Forbidden, NotFound, Unauthorized
@@ -124,6 +125,19 @@ async def authenticate(authorization: str | None) -> Agent:
     if key.revoked_at is not None:
         raise Unauthorized("this API key has been revoked", code="key_revoked")
     return key.agent
+
+
+async def describe(agent: Agent) -> AgentOut:
+    """Describe the agent to itself: its owner, council, status and limits."""
+    council = await Council.filter(id=agent.council_id).first() if agent.council_id else None
+    return AgentOut(
+        name=agent.name,
+        owner=agent.owner_user_id,
+        council=council.name if council else None,
+        status=agent.status,
+        paused_reason=agent.paused_reason,
+        limits=agent.limits,
+    )
 
 
 def require_active(agent: Agent) -> None:

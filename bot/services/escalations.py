@@ -104,8 +104,8 @@ async def wait_for_decision(rt: Runtime, *, agent: Agent, public_id: str, second
 
 
 def parse_wait(raw: str | None) -> float:
-    """Read the `?wait=` query value: seconds from 0 to 60."""
-    if raw is None or raw == "":
+    """Read the `?wait=` query value: seconds from 0 to 60; absent is 0, empty is refused."""
+    if raw is None:
         return 0.0
     try:
         seconds = float(raw)

@@ -7,16 +7,21 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from bot.api_out import ErrorBody, ErrorOut
 from bot.errors import CouncilError, RateLimited
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+# Headers of aiohttp's own refusals that a client needs: a 405 says which methods the path takes.
+KEPT_HEADERS = ("Allow",)
 
 
 def error_response(status: int, code: str, message: str, details: object = None) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message, "details": details}}, status=status)
+    """Answer with the error envelope."""
+    body = ErrorOut(error=ErrorBody.model_validate({"code": code, "message": message, "details": details}))
+    return web.json_response(body.model_dump(mode="json"), status=status)
 
 
 @web.middleware
@@ -25,15 +30,18 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except CouncilError as error:
-        response = web.json_response(error.as_json(), status=error.status)
+        response = error_response(error.status, error.code, error.message, error.details)
         if isinstance(error, RateLimited):
             response.headers["Retry-After"] = str(error.retry_after)
         return response
     except web.HTTPException as error:
         if error.status < 400:
             raise
-        code = HTTP_CODES.get(error.status, "http_error")
-        return error_response(error.status, code, error.reason)
+        response = error_response(error.status, HTTP_CODES.get(error.status, "http_error"), error.reason)
+        for name in KEPT_HEADERS:
+            if name in error.headers:
+                response.headers[name] = error.headers[name]
+        return response
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(

@@ -1,4 +1,4 @@
-"""Agent API routes: open an escalation, read it (long-poll), and who am I."""
+"""Agent API routes: open an escalation, read it (long-poll), amend, withdraw, report, and who am I."""
 
 from __future__ import annotations
 
@@ -8,38 +8,32 @@ from aiohttp import web
 
 from bot.app_keys import RUNTIME
 from bot.errors import Invalid
-from bot.schemas import EscalationIn, EscalationPatch, ExecutionIn, WithdrawIn
+from bot.schemas import IDEMPOTENCY_KEY_PATTERN, EscalationIn, EscalationPatch, ExecutionIn, WithdrawIn
 from bot.services import agents, amendments, escalations, execution
-from bot.services.serialize import load_escalation_json
+from bot.services.serialize import load_escalation_out
 from handlers.api.body import read_json, validate
-from models import Council
+from models import Escalation
 
-IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 async def create_escalation(request: web.Request) -> web.Response:
     agent = await agents.authenticate(request.headers.get("Authorization"))
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not IDEMPOTENCY_KEY.match(key):
-        raise Invalid(
-            "Idempotency-Key must be 1–255 visible ASCII characters",
-            details=[{"field": "Idempotency-Key", "message": "invalid header"}],
-        )
+    key = _idempotency_key(request)
     body = validate(EscalationIn, await read_json(request))
     escalation, created = await escalations.create(
         request.app[RUNTIME], agent=agent, body=body, idempotency_key=key
     )
-    return web.json_response(await load_escalation_json(escalation), status=201 if created else 200)
+    return await _answer(escalation, status=201 if created else 200)
 
 
 async def get_escalation(request: web.Request) -> web.Response:
     agent = await agents.authenticate(request.headers.get("Authorization"))
-    wait = escalations.parse_wait(request.query.get("wait"))
-    public_id = request.match_info["id"]
+    wait = escalations.parse_wait(_one_query_value(request, "wait"))
     escalation = await escalations.wait_for_decision(
-        request.app[RUNTIME], agent=agent, public_id=public_id, seconds=wait
+        request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], seconds=wait
     )
-    return web.json_response(await load_escalation_json(escalation))
+    return await _answer(escalation)
 
 
 async def amend_escalation(request: web.Request) -> web.Response:
@@ -48,7 +42,7 @@ async def amend_escalation(request: web.Request) -> web.Response:
     escalation = await amendments.amend(
         request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], patch=patch
     )
-    return web.json_response(await load_escalation_json(escalation))
+    return await _answer(escalation)
 
 
 async def withdraw_escalation(request: web.Request) -> web.Response:
@@ -57,7 +51,7 @@ async def withdraw_escalation(request: web.Request) -> web.Response:
     escalation = await amendments.withdraw(
         request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], body=body
     )
-    return web.json_response(await load_escalation_json(escalation))
+    return await _answer(escalation)
 
 
 async def report_execution(request: web.Request) -> web.Response:
@@ -66,19 +60,32 @@ async def report_execution(request: web.Request) -> web.Response:
     escalation = await execution.report(
         request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], body=body
     )
-    return web.json_response(await load_escalation_json(escalation))
+    return await _answer(escalation)
 
 
 async def me(request: web.Request) -> web.Response:
     agent = await agents.authenticate(request.headers.get("Authorization"))
-    council = await Council.filter(id=agent.council_id).first() if agent.council_id else None
-    return web.json_response(
-        {
-            "name": agent.name,
-            "owner": agent.owner_user_id,
-            "council": council.name if council else None,
-            "status": agent.status,
-            "paused_reason": agent.paused_reason,
-            "limits": agent.limits,
-        }
-    )
+    return web.json_response((await agents.describe(agent)).model_dump(mode="json"))
+
+
+async def _answer(escalation: Escalation, *, status: int = 200) -> web.Response:
+    return web.json_response((await load_escalation_out(escalation)).as_json(), status=status)
+
+
+def _idempotency_key(request: web.Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        raise Invalid(
+            "Idempotency-Key must be 1–255 visible ASCII characters",
+            details=[{"field": "Idempotency-Key", "message": "invalid header"}],
+        )
+    return key
+
+
+def _one_query_value(request: web.Request, name: str) -> str | None:
+    values = request.query.getall(name, [])
+    if len(values) > 1:
+        raise Invalid(
+            f"give {name} once, not {len(values)} times", details=[{"field": name, "message": "repeated"}]
+        )
+    return values[0] if values else None

@@ -132,7 +132,7 @@ async def test_long_poll_returns_when_decided(council: Harness) -> None:
     assert body["decision"]["outcome"] == "approved"
 
 
-@pytest.mark.parametrize("wait", ["soon", "-1", "61", "nan"])
+@pytest.mark.parametrize("wait", ["soon", "-1", "61", "nan", "", "1&wait=2"])
 async def test_bad_wait_is_422(council: Harness, wait: str) -> None:
     _, created = await council.escalate()
     async with council.http.get(
@@ -155,7 +155,11 @@ async def test_unknown_route_and_method_answer_json(council: Harness) -> None:
     async with council.http.get(f"{council.url}/api/v1/nothing") as response:
         assert response.status == 404 and _error(await response.json())["code"] == "not_found"
     async with council.http.delete(f"{council.url}/api/v1/escalations") as response:
+        assert response.status == 405 and response.headers["Allow"] == "POST"
+        assert _error(await response.json())["code"] == "method_not_allowed"
+    async with council.http.put(f"{council.url}/api/v1/escalations/esc_x") as response:
         assert response.status == 405
+        assert set(response.headers["Allow"].split(",")) == {"GET", "HEAD", "PATCH"}
 
 
 @pytest.mark.parametrize("seconds", [10, 31 * 24 * 3600])

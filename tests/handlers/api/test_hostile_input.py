@@ -64,4 +64,7 @@ async def test_bad_idempotency_keys_are_422(council: Harness, key: str) -> None:
     async with council.http.post(
         f"{council.url}/api/v1/escalations", json=REFUND, headers={**council.auth(), "Idempotency-Key": key}
     ) as response:
-        assert response.status in (400, 422)
+        assert response.status == 422
+        assert (await response.json())["error"]["details"] == [
+            {"field": "Idempotency-Key", "message": "invalid header"}
+        ]
