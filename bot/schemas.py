@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -15,6 +16,7 @@ from pydantic import (
     Field,
     HttpUrl,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -27,22 +29,49 @@ MAX_DEADLINE_SECONDS = 30 * 24 * 3600
 
 # Visible ASCII, no spaces: what the Idempotency-Key header may be; shared with the document.
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+HTTP_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://"
+# Digits, optionally a point and more digits: what a decimal written as a string may look like.
+AMOUNT_SHAPE = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 Kind = Literal["approval", "incident", "notice"]
 Risk = Literal["low", "medium", "high", "critical"]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 
 
-def _not_bool(value: object) -> object:
-    # A bool is an int to Python; an amount of `true` is a bug in the agent, not 1.
+def _plain_decimal(value: object) -> object:
+    # A bool is an int to Python; an amount of `true` is a bug in the agent, not 1. Python's Decimal
+    # also reads "1e3", "1_000" and " 5 "; an amount as text is plain digits, as the document says.
     if isinstance(value, bool):
         raise ValueError("amount must be a number")
+    if isinstance(value, str) and not AMOUNT_SHAPE.fullmatch(value):
+        raise ValueError("amount must be a number, or a string of digits with an optional decimal point")
     return value
 
 
+# What max_digits=20 with decimal_places=4 means, in JSON Schema's words; the database column is the same.
+AMOUNT_SCHEMA = {
+    "description": "a decimal ≥ 0 with at most 16 digits before the point and 4 after",
+    "anyOf": [
+        {"type": "number", "minimum": 0, "exclusiveMaximum": 10**16, "multipleOf": 0.0001},
+        {"type": "string", "pattern": r"^0*[0-9]{1,16}(\.[0-9]{1,4}0*)?$", "examples": ["1250", "49.90"]},
+    ],
+}
 Amount = Annotated[
-    Decimal, BeforeValidator(_not_bool), Field(ge=0, max_digits=20, decimal_places=4, allow_inf_nan=False)
+    Decimal,
+    BeforeValidator(_plain_decimal),
+    Field(ge=0, max_digits=20, decimal_places=4, allow_inf_nan=False),
+    WithJsonSchema(AMOUNT_SCHEMA, mode="validation"),
 ]
+HttpText = Annotated[
+    str, StringConstraints(max_length=2000), Field(json_schema_extra={"pattern": HTTP_URL_PATTERN})
+]
+
+
+def _http_url(value: str, name: str) -> str:
+    if not re.match(HTTP_URL_PATTERN, value):
+        raise ValueError(f"{name} must start with http:// or https://")
+    HttpUrl(value)
+    return value
 
 
 class Strict(BaseModel):
@@ -58,15 +87,12 @@ class ActionIn(Strict):
 
 class LinkIn(Strict):
     title: Annotated[Line, StringConstraints(min_length=1)]
-    url: Annotated[str, StringConstraints(max_length=2000)]
+    url: HttpText
 
     @field_validator("url")
     @classmethod
     def _http(cls, value: str) -> str:
-        if not value.lower().startswith(("http://", "https://")):
-            raise ValueError("url must start with http:// or https://")
-        HttpUrl(value)
-        return value
+        return _http_url(value, "url")
 
 
 class EscalationIn(Strict):
@@ -80,7 +106,7 @@ class EscalationIn(Strict):
     risk: Risk | None = None
     context: dict[str, Any] = Field(default_factory=dict)
     links: list[LinkIn] = Field(default_factory=list, max_length=10)
-    callback_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    callback_url: HttpText | None = None
     deadline: AwareDatetime | None = None
     deadline_seconds: Annotated[int, Field(ge=60, le=MAX_DEADLINE_SECONDS)] | None = None
     run_id: Line | None = None
@@ -97,11 +123,7 @@ class EscalationIn(Strict):
     @field_validator("callback_url")
     @classmethod
     def _callback_http(cls, value: str | None) -> str | None:
-        if value is not None:
-            if not value.lower().startswith(("http://", "https://")):
-                raise ValueError("callback_url must start with http:// or https://")
-            HttpUrl(value)
-        return value
+        return None if value is None else _http_url(value, "callback_url")
 
     @model_validator(mode="after")
     def _one_deadline(self) -> EscalationIn:

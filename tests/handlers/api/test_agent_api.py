@@ -69,9 +69,15 @@ async def test_revoked_key_is_401(council: Harness) -> None:
         ({"action": {"amount": -5}}, "action.amount"),
         ({"action": {"amount": "lots"}}, "action.amount"),
         ({"action": {"amount": True}}, "action.amount"),
+        ({"action": {"amount": "1_000"}}, "action.amount"),
+        ({"action": {"amount": "1e3"}}, "action.amount"),
+        ({"action": {"amount": " 5"}}, "action.amount"),
+        ({"action": {"amount": "12.34567"}}, "action.amount"),
+        ({"action": {"amount": 10**16}}, "action.amount"),
         ({"action": {"currency": "dollars"}}, "action.currency"),
         ({"links": [{"title": "x", "url": "javascript:alert(1)"}]}, "links[0].url"),
         ({"callback_url": "ftp://agent.example/cb"}, "callback_url"),
+        ({"callback_url": "https://"}, "callback_url"),
         ({"deadline_seconds": 5}, "deadline_seconds"),
         ({"ammount": 5}, "ammount"),
     ],
@@ -216,3 +222,9 @@ async def test_openapi_document_describes_every_route(council: Harness) -> None:
         "/api/v1/agents/me",
     }
     assert "title" in document["components"]["schemas"]["EscalationIn"]["required"]
+
+
+@pytest.mark.parametrize(("sent", "shown"), [("49.90", "49.9"), ("0001250", "1250"), (1250.5, "1250.5")])
+async def test_amounts_as_plain_decimals_are_taken(council: Harness, sent: Any, shown: str) -> None:
+    status, body = await council.escalate({**REFUND, "action": {"amount": sent}})
+    assert status == 201 and body["action"] == {"amount": shown}
