@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
 
+from bot.schemas import not_nullable
+
 AMOUNT_TEXT = r"^[0-9]+(\.[0-9]+)?$"
 INCIDENT_FIELDS = frozenset({"owner", "acknowledged_at", "resolved_at", "resolution", "related"})
 Status = Literal[
@@ -44,17 +46,9 @@ def _is_none(value: object) -> bool:
     return value is None
 
 
-def _not_nullable(schema: dict[str, Any]) -> None:
-    """Describe an omitted field by its value's schema alone: it is absent, never null."""
-    branches = schema.pop("anyOf", None)
-    if branches:
-        schema.update(next(b for b in branches if b != {"type": "null"}))
-    schema.pop("default", None)
-
-
 def omitted(description: str | None = None) -> Any:
     """Declare a field that the JSON leaves out when it has no value."""
-    return Field(default=None, exclude_if=_is_none, json_schema_extra=_not_nullable, description=description)
+    return Field(default=None, exclude_if=_is_none, json_schema_extra=not_nullable, description=description)
 
 
 class ActionOut(BaseModel):

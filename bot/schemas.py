@@ -29,7 +29,7 @@ MAX_DEADLINE_SECONDS = 30 * 24 * 3600
 
 # Visible ASCII, no spaces: what the Idempotency-Key header may be; shared with the document.
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
-HTTP_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://"
+HTTP_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]"
 # Digits, optionally a point and more digits: what a decimal written as a string may look like.
 AMOUNT_SHAPE = re.compile(r"[0-9]+(\.[0-9]+)?")
 
@@ -69,9 +69,22 @@ HttpText = Annotated[
 
 def _http_url(value: str, name: str) -> str:
     if not re.match(HTTP_URL_PATTERN, value):
-        raise ValueError(f"{name} must start with http:// or https://")
+        raise ValueError(f"{name} must be an http:// or https:// URL with a host")
     HttpUrl(value)
     return value
+
+
+def not_nullable(schema: dict[str, Any]) -> None:
+    """Describe an optional field by its value's schema alone: it may be left out, never sent as null."""
+    branches = schema.pop("anyOf", None)
+    if branches:
+        schema.update(next(b for b in branches if b != {"type": "null"}))
+    schema.pop("default", None)
+
+
+def left_out(**constraints: Any) -> Any:
+    """Declare a field that may be left out but, when sent, is not null."""
+    return Field(default=None, json_schema_extra=not_nullable, **constraints)
 
 
 class Strict(BaseModel):
@@ -150,15 +163,17 @@ class EscalationIn(Strict):
 class EscalationPatch(Strict):
     """The body of PATCH /api/v1/escalations/{id}: what the agent amends while the vote is open."""
 
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = (
-        None
+        left_out()
     )
-    summary: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    summary: Annotated[str, StringConstraints(max_length=4000)] | None = left_out()
     action: ActionIn | None = None
     category: Annotated[str, StringConstraints(max_length=80)] | None = None
     risk: Risk | None = None
-    context: dict[str, Any] | None = None
-    links: list[LinkIn] | None = Field(default=None, max_length=10)
+    context: dict[str, Any] | None = left_out()
+    links: list[LinkIn] | None = left_out(max_length=10)
 
     @field_validator("context")
     @classmethod

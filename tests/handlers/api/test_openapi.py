@@ -101,7 +101,7 @@ async def test_constraints_are_json_schema_keywords(document: dict[str, Any]) ->
         == _schema(document, "ActionIn")["properties"]["amount"]
     )
     url = _branches(_schema(document, "EscalationIn")["properties"]["callback_url"])[0]
-    assert url["pattern"] == "^[Hh][Tt][Tt][Pp][Ss]?://" and url["maxLength"] == 2000
+    assert url["pattern"] == "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]" and url["maxLength"] == 2000
     assert _schema(document, "LinkIn")["properties"]["url"]["pattern"] == url["pattern"]
     seconds = _branches(_schema(document, "EscalationIn")["properties"]["deadline_seconds"])[0]
     assert (seconds["minimum"], seconds["maximum"]) == (60, 30 * 24 * 3600)
@@ -128,3 +128,12 @@ async def test_answers_are_described_field_by_field(document: dict[str, Any]) ->
     assert {ref.rsplit("/", 1)[-1] for ref in refs} <= set(document["components"]["schemas"])
     get = document["paths"]["/api/v1/agents/me"]["get"]["responses"]["200"]
     assert get["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/AgentOut"}
+
+
+async def test_an_amendment_says_what_may_be_null(document: dict[str, Any]) -> None:
+    patch = _schema(document, "EscalationPatch")
+    assert patch["minProperties"] == 1 and patch["additionalProperties"] is False
+    for name in ("title", "summary", "context", "links"):
+        assert "anyOf" not in patch["properties"][name] and "type" in patch["properties"][name], name
+    for name in ("action", "category", "risk"):
+        assert {"type": "null"} in patch["properties"][name]["anyOf"], name
