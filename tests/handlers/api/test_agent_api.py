@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.services import agents
+from bot.schemas import EscalationIn
+from bot.services import agents, escalations
 from bot.slack import ids
 from tests.harness import REFUND, Harness
 
@@ -214,3 +215,9 @@ async def test_bad_amendments_are_422(council: Harness, patch: Any) -> None:
 async def test_amounts_as_plain_decimals_are_taken(council: Harness, sent: Any, shown: str) -> None:
     status, body = await council.escalate({**REFUND, "action": {"amount": sent}})
     assert status == 201 and body["action"] == {"amount": shown}
+
+
+def test_a_request_fingerprint_survives_changes_to_the_schemas() -> None:
+    # Replays compare this fingerprint with the stored one: if it drifts, every retry becomes a 409.
+    fingerprint = escalations.request_hash(EscalationIn.model_validate(REFUND))
+    assert fingerprint == "ffd2506b8dc8b25d387b90dcc1f61af5bdd4ee11c42927448be0c727326c53a9"
