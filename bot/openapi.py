@@ -158,7 +158,9 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "Council agent API",
             "version": "1",
-            "description": "Escalate to a council of people, learn its decision, report what ran.",
+            "description": "Escalate to a council of people, learn its decision, report what ran. "
+            "Text may not contain NUL characters, and is stripped of surrounding whitespace before "
+            "its length is checked.",
         },
         "components": {
             "schemas": _schemas(),

@@ -62,6 +62,7 @@ Amount = Annotated[
     Field(ge=0, max_digits=20, decimal_places=4, allow_inf_nan=False),
     WithJsonSchema(AMOUNT_SCHEMA, mode="validation"),
 ]
+CONTEXT = f"a JSON object of at most {MAX_CONTEXT_BYTES} bytes as compact JSON"
 HttpText = Annotated[
     str, StringConstraints(max_length=2000), Field(json_schema_extra={"pattern": HTTP_URL_PATTERN})
 ]
@@ -117,10 +118,15 @@ class EscalationIn(Strict):
     action: ActionIn | None = None
     category: Annotated[str, StringConstraints(max_length=80)] | None = None
     risk: Risk | None = None
-    context: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict, description=CONTEXT)
     links: list[LinkIn] = Field(default_factory=list, max_length=10)
-    callback_url: HttpText | None = None
-    deadline: AwareDatetime | None = None
+    callback_url: HttpText | None = Field(
+        default=None,
+        description="refused if it is, or resolves to, a loopback or private address (unless allowed)",
+    )
+    deadline: AwareDatetime | None = Field(
+        default=None, description="with a time zone; 60 seconds to 30 days from now"
+    )
     deadline_seconds: Annotated[int, Field(ge=60, le=MAX_DEADLINE_SECONDS)] | None = None
     run_id: Line | None = None
     call_id: Line | None = None
@@ -172,7 +178,7 @@ class EscalationPatch(Strict):
     action: ActionIn | None = None
     category: Annotated[str, StringConstraints(max_length=80)] | None = None
     risk: Risk | None = None
-    context: dict[str, Any] | None = left_out()
+    context: dict[str, Any] | None = left_out(description=CONTEXT)
     links: list[LinkIn] | None = left_out(max_length=10)
 
     @field_validator("context")
@@ -208,7 +214,9 @@ class ExecutionIn(Strict):
     amount: Amount | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$", to_upper=True)] | None = None
     details: Annotated[str, StringConstraints(max_length=4000)] = ""
-    executed_at: AwareDatetime | None = None
+    executed_at: AwareDatetime | None = Field(
+        default=None, description="with a time zone; between the year 2000 and now"
+    )
 
     @field_validator("executed_at")
     @classmethod
