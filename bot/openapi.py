@@ -29,6 +29,11 @@ ERRORS = {
     "or no council to route to (`no_route`).",
     429: "Over the agent's `rate_per_minute` (`rate_limited`); wait `Retry-After` seconds.",
 }
+# aiohttp's HTTP parser refuses these before any route runs, so they are not in the error envelope.
+BY_HTTP = (
+    "by the HTTP server itself, in plain text: a request line or header over 8 KiB, "
+    "or a request that is not valid HTTP."
+)
 RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before retrying (also in `details.retry_after`).",
@@ -62,6 +67,7 @@ FOLLOW_UPS = {
     "reportExecution": "Report what ran",
 }
 WITH_BODY = (400, 401, 404, 409, 413, 415, 422)
+PLAIN_TEXT = {"text/plain": {"schema": {"type": "string"}}}
 
 
 @dataclass(frozen=True)
@@ -192,9 +198,11 @@ def _operation(op: Operation) -> dict[str, Any]:
         spec["parameters"] = list(op.parameters)
     if op.body:
         spec["requestBody"] = {"required": op.body_required, "content": _json(op.body)}
+    errors = {str(status): _error(status) for status in op.errors}
+    errors.setdefault("400", {"description": f"Refused {BY_HTTP}", "content": PLAIN_TEXT})
     spec["responses"] = {
         **{str(status): _answer(op, status, text) for status, text in op.answers.items()},
-        **{str(status): _error(status) for status in sorted(op.errors)},
+        **dict(sorted(errors.items())),
     }
     if not op.secured:
         spec["security"] = []
@@ -217,6 +225,9 @@ def _answer(op: Operation, status: int, text: str) -> dict[str, Any]:
 
 def _error(status: int) -> dict[str, Any]:
     answer: dict[str, Any] = {"description": ERRORS[status], "content": _json("ErrorOut")}
+    if status == 400:
+        answer["description"] += f" Or refused {BY_HTTP}"
+        answer["content"] |= PLAIN_TEXT
     if status == 429:
         answer["headers"] = RETRY_AFTER
     return answer
