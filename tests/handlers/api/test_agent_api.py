@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from bot.schemas import EscalationIn
-from bot.services import agents, escalations
+from bot.services import agents, config, escalations
 from bot.slack import ids
-from tests.harness import REFUND, Harness
+from tests.harness import COUNCIL_YML, REFUND, Harness
 
 
 async def _raw(
@@ -221,3 +221,18 @@ def test_a_request_fingerprint_survives_changes_to_the_schemas() -> None:
     # Replays compare this fingerprint with the stored one: if it drifts, every retry becomes a 409.
     fingerprint = escalations.request_hash(EscalationIn.model_validate(REFUND))
     assert fingerprint == "ffd2506b8dc8b25d387b90dcc1f61af5bdd4ee11c42927448be0c727326c53a9"
+
+
+async def test_me_describes_the_agent_and_its_mandate(council: Harness) -> None:
+    limits = "limits: {max_amount: 100000, auto_budget_24h: 5000.50, rate_per_minute: 120}"
+    yml = COUNCIL_YML.replace("council: ai-council}", f"council: ai-council, {limits}}}", 1)
+    await config.apply_text(yml, source="council.yml")
+    status, me = await council.api("GET", "/agents/me")
+    assert status == 200 and me == {
+        "name": "refund-bot",
+        "owner": "U0OWNER01",
+        "council": "ai-council",
+        "status": "active",
+        "paused_reason": None,
+        "limits": {"max_amount": "100000", "auto_budget_24h": "5000.5", "rate_per_minute": 120},
+    }
