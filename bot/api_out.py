@@ -12,13 +12,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
 
+from bot.governance import Choice
 from bot.schemas import not_nullable
+from models.enums import AgentStatus, DecidedBy, Kind, Outcome, Risk, Status
 
 AMOUNT_TEXT = r"^[0-9]+(\.[0-9]+)?$"
 INCIDENT_FIELDS = frozenset({"owner", "acknowledged_at", "resolved_at", "resolution", "related"})
-Status = Literal[
-    "pending", "approved", "rejected", "expired", "withdrawn", "open", "acknowledged", "resolved", "posted"
-]
 
 
 def _amount_text(amount: Decimal) -> str:
@@ -70,7 +69,7 @@ class VoteOut(BaseModel):
 
     user: str = Field(description="Slack user id")
     function: str
-    choice: Literal["approve", "reject", "abstain", "recuse"]
+    choice: Choice
     reason: str | None = Field(description="always given for a reject")
     conditions: str | None = omitted("an approval's conditions")
     approved_amount: Amount | None = omitted("the amount an approver lowered the request to")
@@ -87,8 +86,8 @@ class TallyOut(BaseModel):
 
 
 class DecisionOut(BaseModel):
-    outcome: Literal["approved", "rejected"]
-    decided_by: Literal["council", "policy", "timeout", "owner", "admin"]
+    outcome: Outcome
+    decided_by: DecidedBy
     decided_at: Timestamp
     tally: TallyOut
     votes: list[VoteOut]
@@ -117,12 +116,12 @@ class EscalationOut(BaseModel):
 
     id: str = Field(pattern=r"^esc_[0-9a-f]{20}$")
     status: Status
-    kind: Literal["approval", "incident", "notice"]
+    kind: Kind
     title: str
     summary: str
     action: ActionOut
     category: str | None
-    risk: Literal["low", "medium", "high", "critical"] | None
+    risk: Risk | None
     council: str | None
     policy: str | None = Field(description="the policy that matched; null for the default route")
     route: str | None = Field(description="why it went where it went, in words")
@@ -144,7 +143,8 @@ class EscalationOut(BaseModel):
 
     def as_json(self) -> dict[str, Any]:
         """Return the JSON agents read, without the incident fields unless it is an incident."""
-        return self.model_dump(mode="json", exclude=None if self.kind == "incident" else set(INCIDENT_FIELDS))
+        incident = self.kind == Kind.INCIDENT
+        return self.model_dump(mode="json", exclude=None if incident else set(INCIDENT_FIELDS))
 
 
 class LimitsOut(BaseModel):
@@ -161,7 +161,7 @@ class AgentOut(BaseModel):
     name: str
     owner: str = Field(description="Slack user id of the accountable human")
     council: str | None
-    status: Literal["active", "paused"]
+    status: AgentStatus
     paused_reason: str | None
     limits: LimitsOut
 

@@ -8,21 +8,12 @@ from dataclasses import dataclass
 from tortoise.functions import Count
 
 from models import Escalation, OutboxItem
+from models.enums import Delivery, Status
 
 log = logging.getLogger(__name__)
 
-ESCALATION_STATUSES = (
-    "pending",
-    "approved",
-    "rejected",
-    "expired",
-    "withdrawn",
-    "open",
-    "acknowledged",
-    "resolved",
-    "posted",
-)
-OUTBOX_STATUSES = ("pending", "done", "dead")
+ESCALATION_STATUSES = tuple(Status)
+OUTBOX_STATUSES = tuple(Delivery)
 
 
 @dataclass(frozen=True)
@@ -55,4 +46,4 @@ async def counts() -> Counts:
 
 def _every(statuses: tuple[str, ...], rows: list[tuple[str, int]]) -> dict[str, int]:
     found = {str(status): int(n) for status, n in rows}
-    return {status: found.get(status, 0) for status in statuses}
+    return {str(status): found.get(str(status), 0) for status in statuses}

@@ -182,7 +182,7 @@ async def test_every_documented_answer_is_given_and_matches_the_document(api: Co
     rate = await agents.create(name="rate-bot", owner="U0OWNER02", council="ai-council", server_key=b"k" * 32)
     limited = await _opened_as(api, rate.api_key)
     assert (await api.call("POST", escalations, body=REFUND, key=rate.api_key))[0] == 429
-    await agents.set_status(name="rate-bot", status="paused", reason="under review", actor="U0ADMIN01")
+    await agents.pause(name="rate-bot", reason="under review", actor="U0ADMIN01")
     assert (await api.call("POST", escalations, body=REFUND, key=rate.api_key))[0] == 403
     assert (await api.call("PATCH", one, id=limited, body={"title": "x"}, key=rate.api_key))[0] == 403
     status, me = await api.call("GET", "/api/v1/agents/me", key=rate.api_key)

@@ -87,7 +87,7 @@ async def _admin_resuming(name: str) -> AsyncIterator[None]:
     async def resume() -> None:
         while True:
             if (await agents.get(name)).status == "paused":
-                await agents.set_status(name=name, status="active", reason=None, actor="U0ADMIN01")
+                await agents.resume(name=name, actor="U0ADMIN01")
             await asyncio.sleep(0.2)
 
     task = asyncio.create_task(resume())

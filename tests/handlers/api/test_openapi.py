@@ -125,7 +125,11 @@ async def test_answers_are_described_field_by_field(document: dict[str, Any]) ->
     assert all(schema for schema in escalation.values()), "every field has a schema"
     assert "owner" not in _schema(document, "EscalationOut")["required"]
     assert "version" in _schema(document, "EscalationOut")["required"]
-    assert _schema(document, "AgentOut")["properties"]["status"]["enum"] == ["active", "paused"]
+    assert _schema(document, "AgentOut")["properties"]["status"] == {
+        "$ref": "#/components/schemas/AgentStatus"
+    }
+    assert _schema(document, "AgentStatus")["enum"] == ["active", "paused"]
+    assert _schema(document, "DecidedBy")["enum"] == ["council", "policy", "timeout", "owner", "admin"]
     refs = {node["$ref"] for node in _walk(document) if "$ref" in node}
     assert {ref.rsplit("/", 1)[-1] for ref in refs} <= set(document["components"]["schemas"])
     get = document["paths"]["/api/v1/agents/me"]["get"]["responses"]["200"]
