@@ -6,13 +6,13 @@ import re
 
 from aiohttp import web
 
+from bot.api_out import EscalationOut
 from bot.app_keys import RUNTIME
 from bot.errors import Invalid
 from bot.schemas import IDEMPOTENCY_KEY_PATTERN, EscalationIn, EscalationPatch, ExecutionIn, WithdrawIn
 from bot.services import agents, amendments, escalations, execution
 from bot.services.serialize import load_escalation_out
 from handlers.api.body import read_json, validate
-from models import Escalation
 
 IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
@@ -24,7 +24,7 @@ async def create_escalation(request: web.Request) -> web.Response:
     escalation, created = await escalations.create(
         request.app[RUNTIME], agent=agent, body=body, idempotency_key=key
     )
-    return await _answer(escalation, status=201 if created else 200)
+    return _reply(await load_escalation_out(escalation), status=201 if created else 200)
 
 
 async def get_escalation(request: web.Request) -> web.Response:
@@ -33,7 +33,7 @@ async def get_escalation(request: web.Request) -> web.Response:
     escalation = await escalations.wait_for_decision(
         request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], seconds=wait
     )
-    return await _answer(escalation)
+    return _reply(await load_escalation_out(escalation))
 
 
 async def amend_escalation(request: web.Request) -> web.Response:
@@ -42,7 +42,7 @@ async def amend_escalation(request: web.Request) -> web.Response:
     escalation = await amendments.amend(
         request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], patch=patch
     )
-    return await _answer(escalation)
+    return _reply(await load_escalation_out(escalation))
 
 
 async def withdraw_escalation(request: web.Request) -> web.Response:
@@ -51,7 +51,7 @@ async def withdraw_escalation(request: web.Request) -> web.Response:
     escalation = await amendments.withdraw(
         request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], body=body
     )
-    return await _answer(escalation)
+    return _reply(await load_escalation_out(escalation))
 
 
 async def report_execution(request: web.Request) -> web.Response:
@@ -60,7 +60,7 @@ async def report_execution(request: web.Request) -> web.Response:
     escalation = await execution.report(
         request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], body=body
     )
-    return await _answer(escalation)
+    return _reply(await load_escalation_out(escalation))
 
 
 async def me(request: web.Request) -> web.Response:
@@ -68,8 +68,8 @@ async def me(request: web.Request) -> web.Response:
     return web.json_response((await agents.describe(agent)).model_dump(mode="json"))
 
 
-async def _answer(escalation: Escalation, *, status: int = 200) -> web.Response:
-    return web.json_response((await load_escalation_out(escalation)).as_json(), status=status)
+def _reply(answer: EscalationOut, *, status: int = 200) -> web.Response:
+    return web.json_response(answer.as_json(), status=status)
 
 
 def _idempotency_key(request: web.Request) -> str | None:
