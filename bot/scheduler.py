@@ -46,7 +46,7 @@ class Timers:
             finally:
                 self._running.discard(task)
 
-        run.__name__ = getattr(job, "__name__", "job")
+        run.__name__ = run.__qualname__ = getattr(job, "__name__", "job")
         return run
 
     def start(self) -> None:
