@@ -20,23 +20,25 @@ AMOUNT_TEXT = r"^[0-9]+(\.[0-9]+)?$"
 INCIDENT_FIELDS = frozenset({"owner", "acknowledged_at", "resolved_at", "resolution", "related"})
 
 
-def _amount_text(amount: Decimal) -> str:
+def amount_text(amount: Decimal) -> str:
+    """Write an amount as the API does: a plain decimal string, `1250` or `49.9`."""
     return format(amount.normalize(), "f")
 
 
-def _utc_text(moment: datetime) -> str:
+def utc_text(moment: datetime) -> str:
+    """Write a time as the API does: ISO 8601 in UTC, ending in Z."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # Amounts go out as decimal strings ("1250", "49.9"), so no client parses money as a float.
 Amount = Annotated[
     Decimal,
-    PlainSerializer(_amount_text, return_type=str),
+    PlainSerializer(amount_text, return_type=str),
     WithJsonSchema({"type": "string", "pattern": AMOUNT_TEXT, "examples": ["1250", "49.9"]}),
 ]
 Timestamp = Annotated[
     datetime,
-    PlainSerializer(_utc_text, return_type=str),
+    PlainSerializer(utc_text, return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": "Z$", "description": "UTC"}),
 ]
 

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from bot.errors import Invalid
+from bot.governance import Kind, Risk
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_CONTEXT_BYTES = 16 * 1024
@@ -33,8 +34,6 @@ HTTP_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]"
 # Digits, optionally a point and more digits: what a decimal written as a string may look like.
 AMOUNT_SHAPE = re.compile(r"[0-9]+(\.[0-9]+)?")
 
-Kind = Literal["approval", "incident", "notice"]
-Risk = Literal["low", "medium", "high", "critical"]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from bot.api_out import amount_text, utc_text
 from bot.db import transaction
 from bot.errors import Conflict, NotFound
 from bot.governance import money
@@ -56,19 +57,15 @@ def execution_json(
         "executed_amount": _text(report.amount),
         "currency": report.currency or escalation.currency,
         "details": report.details,
-        "executed_at": _utc(report.executed_at or datetime.now(UTC)),
-        "reported_at": _utc(datetime.now(UTC)),
+        "executed_at": utc_text(report.executed_at or datetime.now(UTC)),
+        "reported_at": utc_text(datetime.now(UTC)),
         "within_approval": breach is None,
         "breach": breach.summary if breach else None,
     }
 
 
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _text(amount: Decimal | None) -> str | None:
-    return None if amount is None else format(amount.normalize(), "f")
+    return None if amount is None else amount_text(amount)
 
 
 async def report(rt: Runtime, *, agent: Agent, public_id: str, body: ExecutionIn) -> Escalation:
