@@ -40,12 +40,6 @@ defaults: {council: ai-council}
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as slack:
-        yield slack
-
-
-@pytest.fixture
 async def sink() -> AsyncIterator[CallbackSink]:
     receiver = CallbackSink()
     app = web.Application()

@@ -22,28 +22,16 @@ from bot.services.agents import Credentials
 from bot.services.votes import Ballot
 from bot.settings import Settings
 from models import Escalation, OutboxItem
+from tests.bot.outbox.test_outbox import AUTO_YML
 from tests.fakeslack import FakeSlack
 from tests.harness import REFUND
 
-TWO_AGENTS_YML = """
-councils:
-  - name: ai-council
-    channel: C0COUNCIL
-    members:
-      - {user: U0TECH001, function: technology}
-agents:
-  - {name: slow-bot, owner: U0OWNER01, council: ai-council}
-  - {name: fast-bot, owner: U0OWNER02, council: ai-council}
-policies:
-  - {name: small, match: {category: small}, decide: approve}
-defaults: {council: ai-council}
-"""
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as slack:
-        yield slack
+# The delivery tests' council, with a second agent beside the first.
+TWO_AGENTS_YML = AUTO_YML.replace(
+    "  - {name: auto-bot, owner: U0OWNER01, council: ai-council}\n",
+    "  - {name: slow-bot, owner: U0OWNER01, council: ai-council}\n"
+    "  - {name: fast-bot, owner: U0OWNER02, council: ai-council}\n",
+)
 
 
 def _worker(rt: Runtime, settings: Settings, fake: FakeSlack, http: aiohttp.ClientSession) -> OutboxWorker:
