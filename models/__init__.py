@@ -1,7 +1,7 @@
 """Tortoise models, one module per entity; Tortoise loads them from this package."""
 
 from models.agent import Agent, ApiKey
-from models.audit import AuditEvent
+from models.audit import AuditCheckpoint, AuditEvent
 from models.council import Council
 from models.decision import Decision
 from models.escalation import Escalation
@@ -14,6 +14,7 @@ from models.vote import Vote
 __all__ = [
     "Agent",
     "ApiKey",
+    "AuditCheckpoint",
     "AuditEvent",
     "Council",
     "Decision",

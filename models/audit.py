@@ -20,3 +20,19 @@ class AuditEvent(Model):
 
     class Meta:
         table = "audit_event"
+
+
+class AuditCheckpoint(Model):
+    """The chain's length and head hash at one moment, kept outside the chain's own table.
+
+    Deleting the last events of the chain leaves a chain that verifies; a checkpoint it falls short
+    of, or whose head it no longer holds, shows the truncation.
+    """
+
+    id = fields.IntField(primary_key=True)
+    at = fields.DatetimeField()
+    count = fields.IntField()
+    head_hash = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "audit_checkpoint"

@@ -12,6 +12,9 @@ class Council(Model):
     digest_day = fields.CharField(max_length=3, default="mon")
     digest_time = fields.CharField(max_length=5, default="09:00")
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Set when council.yml no longer lists the council: it routes nothing new; open escalations keep
+    # their snapshot and finish where they started.
+    retired_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "council"
