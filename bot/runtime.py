@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from bot.settings import Settings
 
@@ -51,6 +52,37 @@ class Doorbell:
 
 
 @dataclass
+class SlackHealth:
+    """How this process's calls to Slack are going, for /readyz: the last failure and since when.
+
+    `failing_since` is the first failure after the last success; a success clears it.
+    """
+
+    last_error: str | None = None
+    failing_since: datetime | None = None
+    last_ok: datetime | None = None
+
+    def ok(self) -> None:
+        self.last_ok = datetime.now(UTC)
+        self.failing_since = None
+
+    def failed(self, error: str) -> None:
+        self.last_error = error
+        if self.failing_since is None:
+            self.failing_since = datetime.now(UTC)
+
+
+@dataclass
+class SocketHealth:
+    """The Socket Mode connection, for /readyz: connected or not, attempts, and the last error."""
+
+    connected: bool = False
+    attempts: int = 0
+    last_error: str | None = None
+    since: datetime | None = None
+
+
+@dataclass
 class Runtime:
     """Settings, the server key and the in-process signals that follow a commit."""
 
@@ -58,6 +90,9 @@ class Runtime:
     server_key: bytes
     outbox: Doorbell = field(default_factory=Doorbell)
     decided: DecisionWaiters = field(default_factory=DecisionWaiters)
+    slack: SlackHealth = field(default_factory=SlackHealth)
+    # None unless serving in Socket Mode.
+    socket: SocketHealth | None = None
 
     def after_commit(self, *, decided: str | None = None) -> None:
         """Wake the outbox worker, and any agent waiting on a decided escalation."""
