@@ -91,6 +91,9 @@ LANES = {
 }
 
 
+SLACK_KINDS = frozenset(LANES["slack"].kinds)
+
+
 def backoff(attempts: int) -> float:
     """Seconds before the next try: 2, 4, 8 … capped at an hour."""
     return float(min(2**attempts, MAX_BACKOFF))
@@ -233,6 +236,7 @@ class OutboxWorker:
         except ValidationError as error:
             await self._fail(row, f"not an event this version delivers: {error.errors()[0]['msg']}")
             return
+        to_slack = row.kind in SLACK_KINDS
         try:
             await DELIVER[type(event)](self.transport, row, event)
         except slack_effects.NotReady as error:
@@ -242,11 +246,16 @@ class OutboxWorker:
         except SlackApiError as error:
             await self._slack_failed(row, error)
         except (callbacks.CallbackFailed, aiohttp.ClientError, TimeoutError, OSError) as error:
-            await self._retry(row, str(error) or type(error).__name__, delay=backoff(row.attempts))
+            reason = str(error) or type(error).__name__
+            if to_slack:
+                self.rt.slack.failed(reason)
+            await self._retry(row, reason, delay=backoff(row.attempts))
         except Exception as error:  # An unforeseen failure still counts toward the dead-letter limit.
             log.exception("outbox %s %s failed unexpectedly", row.id, row.kind)
             await self._retry(row, f"{type(error).__name__}: {error}", delay=backoff(row.attempts))
         else:
+            if to_slack:
+                self.rt.slack.ok()
             await self._done(row)
 
     async def _slack_failed(self, row: OutboxItem, error: SlackApiError) -> None:
@@ -254,6 +263,7 @@ class OutboxWorker:
         if code in PERMANENT_SLACK_ERRORS:
             await self._fail(row, f"slack: {code}")
             return
+        self.rt.slack.failed(f"slack: {code}")
         # A 429 says when to come back; the worker waits for it rather than holding the call open.
         retry_after = float(_header(error.response.headers, "Retry-After") or 0)
         await self._retry(row, f"slack: {code}", delay=max(retry_after, backoff(row.attempts)))

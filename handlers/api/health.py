@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.app_keys import RUNTIME
 from bot.services import health
 
 
@@ -12,9 +13,10 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    if not await health.database_ready():
-        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
-    return web.json_response({"status": "ready"})
+    state = await health.readiness(request.app[RUNTIME])
+    if not state.ready:
+        return web.json_response({"status": "unavailable", **state.parts}, status=503)
+    return web.json_response({"status": "ready", **state.parts})
 
 
 async def metrics(request: web.Request) -> web.Response:
