@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncServerErrorRetryHandler,
@@ -56,9 +57,19 @@ def bolt_app(
 ) -> AsyncApp:
     """Build the Bolt app with Council's listeners; HTTP mode verifies every signature."""
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    # Bolt reads SLACK_BOT_TOKEN itself and warns that our client's token wins; both are the same.
+    logging.getLogger("slack_bolt.AsyncApp").addFilter(CLIENT_TOKEN_WINS)
     app = AsyncApp(client=client, signing_secret=secret, request_verification_enabled=not socket_mode)
     handlers.slack.register(app, rt)
     return app
+
+
+class _ClientTokenWins(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+CLIENT_TOKEN_WINS = _ClientTokenWins()
 
 
 def create_app(settings: Settings, *, socket_mode: bool = False) -> web.Application:
@@ -86,7 +97,7 @@ async def _slack_events(request: web.Request) -> web.Response:
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[RUNTIME].settings
-    await db.init(settings.database_url)
+    await db.init(settings.database_url, connect_within=settings.council_database_timeout)
     path = settings.config_path()
     if path is not None:
         report = await config.apply(council_file.load(path), actor="serve")

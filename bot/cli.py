@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 from bot import db, keys
 from bot.council_file import NAME_PATTERN, USER_ID_PATTERN
 from bot.errors import CouncilError
-from bot.settings import MissingSetting, Settings
+from bot.settings import Settings, StartupError, env_file_typos
 
 USER_ID = re.compile(USER_ID_PATTERN)
 NAME = re.compile(NAME_PATTERN)
@@ -95,9 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = error.errors()[0]
         print(f"council: {str(first['loc'][0]).upper()}: {first['msg']}", file=sys.stderr)
         return 2
+    for typo in env_file_typos():
+        print(f"council: warning: {typo}", file=sys.stderr)
     try:
-        return _run(args, settings)
-    except MissingSetting as error:
+        status = _run(args, settings)
+        sys.stdout.flush()
+    except StartupError as error:
         print(f"council: {error}", file=sys.stderr)
         return 2
     except CouncilError as error:
@@ -105,6 +109,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _output_closed(args)
+    return status
+
+
+def _output_closed(args: argparse.Namespace) -> int:
+    """The reader of our output went away before all of it was written (`| head`, a closed pipe).
+
+    Say so on stderr, and point stdout at /dev/null so that Python's own flush at exit stays quiet.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    if args.command == "agent" and args.agent_command in ("create", "rotate"):
+        print(
+            f"council: the output closed before the credentials were all written; "
+            f"`council agent rotate {args.name}` issues new ones",
+            file=sys.stderr,
+        )
+    else:
+        print("council: the output closed before the answer was all written", file=sys.stderr)
+    return 1
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -211,7 +237,7 @@ def _read(path: Path) -> str:
 
 
 async def _with_database(settings: Settings, command: Callable[[], Awaitable[int]]) -> int:
-    await db.init(settings.database_url)
+    await db.init(settings.database_url, connect_within=settings.council_database_timeout)
     try:
         return await command()
     finally:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as run_migrations
 from tortoise.transactions import in_transaction
+
+from bot import preflight
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
@@ -34,10 +39,37 @@ async def migrate(database_url: str) -> None:
     await Tortoise.close_connections()
 
 
-async def init(database_url: str) -> None:
-    """Migrate, then connect; every task and worker created afterwards shares this state."""
-    await migrate(database_url)
-    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+async def init(database_url: str, *, connect_within: float = preflight.DATABASE_TIMEOUT) -> None:
+    """Check the database answers, migrate, then connect; every task created afterwards shares it.
+
+    A database that is not there, refuses, or does not answer within preflight.DATABASE_TIMEOUT is a
+    StartupError naming it without its password, instead of a hang or a driver's traceback.
+    `connect_within` bounds reaching it (COUNCIL_DATABASE_TIMEOUT), not the migration itself.
+    """
+    url = preflight.database_url(database_url)
+    await reachable(url, connect_within=connect_within)
+    await migrate(url)
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+
+
+async def reachable(database_url: str, *, connect_within: float = preflight.DATABASE_TIMEOUT) -> None:
+    """Open and close one PostgreSQL connection in bounded time (SQLite needs only its folder)."""
+    url = preflight.database_url(database_url)
+    credentials = expand_db_url(url)["credentials"]
+    if "file_path" in credentials:
+        return
+    try:
+        async with asyncio.timeout(connect_within):
+            conn = await asyncpg.connect(
+                host=credentials.get("host"),
+                port=credentials.get("port"),
+                user=credentials.get("user"),
+                password=credentials.get("password"),
+                database=credentials.get("database"),
+            )
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        raise preflight.database_unreachable(url, error, connect_within) from None
+    await conn.close()
 
 
 async def close() -> None:

@@ -8,6 +8,11 @@ from datetime import UTC, datetime
 
 from bot.settings import Settings
 
+# Libraries whose INFO lines narrate their own workings (a scheduler adding a job, an ORM closing a
+# connection Council is about to reopen, a retry handler being looked up): shown at DEBUG only. Council
+# itself logs what an admin needs, such as one line per outbox retry.
+CHATTY = ("tortoise", "apscheduler", "slack_sdk", "aiosqlite")
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -31,4 +36,7 @@ def configure(settings: Settings) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(settings.log_level.upper())
+    level = settings.log_level.upper()
+    root.setLevel(level)
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(level if level == "DEBUG" else "WARNING")

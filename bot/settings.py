@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -34,6 +36,8 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # Seconds the worker waits before re-rendering a live tally, so a burst of votes is one update.
     council_tally_debounce: float = Field(default=0.5, ge=0)
+    # Seconds start-up waits for PostgreSQL to answer before stopping with one line.
+    council_database_timeout: float = Field(default=10.0, gt=0)
     # Seconds between outbox polls when nothing wakes the worker (other replicas' rows).
     council_outbox_poll: float = Field(default=1.0, gt=0)
 
@@ -45,7 +49,11 @@ class Settings(BaseSettings):
         return default if default.exists() else None
 
 
-class MissingSetting(Exception):
+class StartupError(Exception):
+    """Council cannot start: one line for the admin, exit status 2, nothing done yet."""
+
+
+class MissingSetting(StartupError):
     """A variable needed for the chosen mode is not set."""
 
     def __init__(self, variable: str, why: str) -> None:
@@ -76,3 +84,34 @@ def require_slack(settings: Settings, *, socket_mode: bool) -> None:
         raise MissingSetting("SLACK_SIGNING_SECRET", "HTTP mode verifies Slack's request signatures")
     if socket_mode and settings.slack_app_token is None:
         raise MissingSetting("SLACK_APP_TOKEN", "Socket Mode needs the app-level token (xapp-…)")
+    _require_kind("SLACK_BOT_TOKEN", settings.slack_bot_token, "xoxb-", "the Bot User OAuth Token")
+    if socket_mode:
+        _require_kind("SLACK_APP_TOKEN", settings.slack_app_token, "xapp-", "an App-Level Token")
+
+
+def _require_kind(variable: str, token: SecretStr | None, prefix: str, what: str) -> None:
+    value = token.get_secret_value() if token is not None else ""
+    if not value.startswith(prefix):
+        kind = value.split("-", 1)[0] + "-" if "-" in value else "a value without a Slack prefix"
+        raise InvalidSetting(
+            variable, f"is not {what}: it starts with {kind!s}, and should start with {prefix}"
+        )
+
+
+def env_file_typos(path: Path = Path(".env")) -> list[str]:
+    """Name each variable in `.env` that Council does not read but that looks like one it does.
+
+    `.env` may hold other programs' variables too, so only near-misses of Council's names are named.
+    """
+    if not path.is_file():
+        return []
+    known = [name.upper() for name in Settings.model_fields]
+    found = []
+    for name in dotenv_values(path):
+        upper = name.upper()
+        if upper in known:
+            continue
+        match = difflib.get_close_matches(upper, known, n=1, cutoff=0.8)
+        if match:
+            found.append(f"{path}: {name} is not a Council variable; did you mean {match[0]}?")
+    return found
