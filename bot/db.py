@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -53,10 +54,11 @@ async def init(database_url: str, *, connect_within: float = preflight.DATABASE_
 
 
 async def reachable(database_url: str, *, connect_within: float = preflight.DATABASE_TIMEOUT) -> None:
-    """Open and close one PostgreSQL connection in bounded time (SQLite needs only its folder)."""
+    """Open and close one connection: PostgreSQL in bounded time, SQLite at once."""
     url = preflight.database_url(database_url)
     credentials = expand_db_url(url)["credentials"]
     if "file_path" in credentials:
+        _sqlite_opens(url, credentials["file_path"])
         return
     try:
         async with asyncio.timeout(connect_within):
@@ -70,6 +72,14 @@ async def reachable(database_url: str, *, connect_within: float = preflight.DATA
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
         raise preflight.database_unreachable(url, error, connect_within) from None
     await conn.close()
+
+
+def _sqlite_opens(url: str, path: str) -> None:
+    """Open the SQLite file once, here and at once: the async driver hangs on a file it cannot open."""
+    try:
+        sqlite3.connect(path).close()
+    except sqlite3.Error as error:
+        raise preflight.database_unreachable(url, error, 0) from None
 
 
 async def close() -> None:

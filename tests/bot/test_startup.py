@@ -107,6 +107,16 @@ def test_a_sqlite_file_in_a_missing_folder_is_refused_at_once(
     )
 
 
+def test_a_sqlite_path_that_cannot_be_opened_is_refused_at_once(env: dict[str, str], tmp_path: Path) -> None:
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    result = council("migrate", env=env | {"DATABASE_URL": f"sqlite://{folder}"}, cwd=tmp_path, timeout=30)
+    assert (
+        refused(result)
+        == f"council: cannot open the database sqlite://{folder}: unable to open database file"
+    )
+
+
 @pytest.mark.parametrize(
     ("url", "named"),
     [("mysql://council@db/council", "'mysql'"), ("council.db", "no scheme")],
