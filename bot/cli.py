@@ -20,6 +20,7 @@ from bot.settings import MissingSetting, Settings
 
 USER_ID = re.compile(USER_ID_PATTERN)
 NAME = re.compile(NAME_PATTERN)
+HEAD_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 def _user_id(value: str) -> str:
@@ -40,6 +41,12 @@ def _name(value: str) -> str:
             f"{value!r} is not a valid name (lowercase letters, digits, '-' and '_', up to 80)"
         )
     return value
+
+
+def _head_hash(value: str) -> str:
+    if not HEAD_HASH.fullmatch(value.lower()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an audit head hash (64 hexadecimal digits)")
+    return value.lower()
 
 
 def parser() -> argparse.ArgumentParser:
@@ -82,7 +89,19 @@ def parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(
         dest="audit_command", required=True, metavar="ACTION"
     )
-    audit.add_parser("verify", help="check the hash chain (exit 1 when broken)")
+    verify = audit.add_parser(
+        "verify", help="check the hash chain and its checkpoints (exit 1 when broken or truncated)"
+    )
+    verify.add_argument(
+        "--expect",
+        metavar="HASH",
+        type=_head_hash,
+        help="a head printed earlier by `council audit checkpoint`: the chain must still hold it",
+    )
+    checkpoint = audit.add_parser(
+        "checkpoint", help="verify, then print the head (count and hash) to keep outside the database"
+    )
+    checkpoint.add_argument("--json", action="store_true", help='print {"count", "hash", "at"}')
     return root
 
 
@@ -121,7 +140,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _command(args: argparse.Namespace, settings: Settings) -> Callable[[], Awaitable[int]]:
     """Pick the command's coroutine; it runs once the database is open."""
-    run = {"migrate": _migrate, "agent": _agent, "config": _configure, "audit": _verify}[args.command]
+    run = {"migrate": _migrate, "agent": _agent, "config": _configure, "audit": _audit}[args.command]
     return lambda: run(args, settings)
 
 
@@ -192,15 +211,12 @@ async def _configure(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _verify(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services import audit
+async def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import audit_commands
 
-    checked, broken = await audit.verify()
-    if broken is not None:
-        print(f"audit chain BROKEN at event {broken} (after {checked} good events)", file=sys.stderr)
-        return 1
-    print(f"audit chain intact: {checked} events")
-    return 0
+    if args.audit_command == "checkpoint":
+        return await audit_commands.checkpoint(args)
+    return await audit_commands.verify(args)
 
 
 def _read(path: Path) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -143,7 +145,56 @@ def test_bad_cli_arguments_get_one_clear_line(
 def test_migrate_and_audit_verify(env: dict[str, str], tmp_path: Path) -> None:
     assert run("migrate", env=env, cwd=tmp_path).stdout.strip() == "database is up to date"
     verified = run("audit", "verify", env=env, cwd=tmp_path)
-    assert verified.returncode == 0 and verified.stdout.strip() == "audit chain intact: 0 events"
+    assert verified.returncode == 0
+    assert (
+        verified.stdout.strip()
+        == "audit chain intact: 0 events; no checkpoint to compare with (pass --expect HASH)"
+    )
+
+
+def _delete(db_file: Path, sql: str) -> None:
+    with contextlib.closing(sqlite3.connect(db_file)) as conn, conn:
+        conn.execute(sql)
+
+
+def test_audit_verify_reports_a_truncated_chain(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "council.yml").write_text(COUNCIL_YML)
+    run("config", "apply", str(tmp_path / "council.yml"), env=env, cwd=tmp_path)
+    for name in ("a-bot", "b-bot"):
+        run("agent", "create", name, "--owner", "U0OWNER01", env=env, cwd=tmp_path)
+    # The first leaves the head behind beside the row appends move on; the second finds it already kept.
+    shown = run("audit", "checkpoint", env=env, cwd=tmp_path)
+    kept = json.loads(run("audit", "checkpoint", "--json", env=env, cwd=tmp_path).stdout)
+    assert (
+        shown.returncode == 0
+        and shown.stdout.splitlines()[0] == f"audit head: {kept['count']} events, hash {kept['hash']}"
+    )
+    verified = run("audit", "verify", "--expect", kept["hash"].upper(), env=env, cwd=tmp_path)
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.strip() == (
+        f"audit chain intact: {kept['count']} events, reaching all 2 checkpoints, "
+        f"holding the expected head as event number {kept['count']}"
+    )
+
+    _delete(tmp_path / "council.db", "DELETE FROM audit_event WHERE id = (SELECT max(id) FROM audit_event)")
+    cut = run("audit", "verify", env=env, cwd=tmp_path)
+    assert cut.returncode == 1 and cut.stdout == "" and "Traceback" not in cut.stderr
+    assert cut.stderr.startswith(
+        f"audit chain BROKEN: truncated: {kept['count'] - 1} events, but the checkpoint of "
+    )
+    assert f"recorded {kept['count']} (head {kept['hash']}) (2 checkpoints not reached)" in cut.stderr
+    refused = run("audit", "checkpoint", env=env, cwd=tmp_path)
+    assert refused.returncode == 1 and refused.stdout == "" and "BROKEN: truncated" in refused.stderr
+
+    _delete(tmp_path / "council.db", "DELETE FROM audit_checkpoint")
+    assert run("audit", "verify", env=env, cwd=tmp_path).returncode == 0  # undetectable from inside
+    expected = run("audit", "verify", "--expect", kept["hash"], env=env, cwd=tmp_path)
+    assert expected.returncode == 1 and expected.stderr.strip() == (
+        f"audit chain BROKEN: truncated or rewritten: the expected head {kept['hash']} is not in the "
+        f"chain of {kept['count'] - 1} events"
+    )
+    malformed = run("audit", "verify", "--expect", "abc", env=env, cwd=tmp_path)
+    assert malformed.returncode == 2 and "'abc' is not an audit head hash" in malformed.stderr
 
 
 def test_demo_runs_the_whole_loop_without_credentials(env: dict[str, str], tmp_path: Path) -> None:
