@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import importlib.metadata
 import json
 import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bot import cli
 from tests.harness import COUNCIL_YML
 
 
@@ -202,3 +206,30 @@ def test_demo_runs_the_whole_loop_without_credentials(env: dict[str, str], tmp_p
     assert result.returncode == 0, result.stderr
     assert "signature verified; outcome approved" in result.stdout
     assert result.stdout.rstrip().endswith("Demo complete.")
+
+
+def _every_action(parser: argparse.ArgumentParser, path: str) -> Iterator[tuple[str, argparse.Action]]:
+    for action in parser._actions:
+        yield path, action
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _every_action(sub, f"{path} {name}")
+
+
+def test_every_option_and_argument_says_what_it_is_for() -> None:
+    actions = list(_every_action(cli.parser(), "council"))
+    assert len(actions) > 30
+    missing = [f"{path} {action.dest}" for path, action in actions if not action.help]
+    assert missing == []
+
+
+def test_version_comes_from_the_package(env: dict[str, str], tmp_path: Path) -> None:
+    result = run("--version", env=env, cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout == f"council {importlib.metadata.version('council')}\n"
+
+
+def test_agent_list_says_when_there_are_none(env: dict[str, str], tmp_path: Path) -> None:
+    listed = run("agent", "list", env=env, cwd=tmp_path)
+    assert listed.returncode == 0 and listed.stdout == "no agents\n"
+    as_json = run("agent", "list", "--json", env=env, cwd=tmp_path)
+    assert as_json.returncode == 0 and json.loads(as_json.stdout) == []
