@@ -41,7 +41,9 @@ async def checkpoint(args: argparse.Namespace) -> int:
 def intact_line(verdict: Verification) -> str:
     """Say what an intact chain was checked against."""
     line = f"audit chain intact: {verdict.head.count} events"
-    if verdict.checkpoints:
+    if verdict.checkpoints == 1:
+        line += ", reaching its one checkpoint"
+    elif verdict.checkpoints:
         line += f", reaching all {verdict.checkpoints} checkpoints"
     elif verdict.expected is None:
         line += "; no checkpoint to compare with (pass --expect HASH)"

@@ -109,8 +109,8 @@ async def _advance(conn: BaseDBAsyncClient, *, prev_hash: str, event: AuditEvent
         return
     if live is not None:
         log.warning(
-            "the audit chain's head is not the one last checkpointed (event %d); an older Council "
-            "appended, or the chain was changed: run `council audit verify`",
+            "the audit chain's head is not the one its newest checkpoint recorded (at %d events): an "
+            "older Council appended, or the chain was changed; run `council audit verify`",
             live.count,
         )
     count = await AuditEvent.all().using_db(conn).count()

@@ -166,6 +166,8 @@ def test_audit_verify_reports_a_truncated_chain(env: dict[str, str], tmp_path: P
     run("config", "apply", str(tmp_path / "council.yml"), env=env, cwd=tmp_path)
     for name in ("a-bot", "b-bot"):
         run("agent", "create", name, "--owner", "U0OWNER01", env=env, cwd=tmp_path)
+    before = run("audit", "verify", env=env, cwd=tmp_path)
+    assert before.stdout.strip() == "audit chain intact: 3 events, reaching its one checkpoint"
     # The first leaves the head behind beside the row appends move on; the second finds it already kept.
     shown = run("audit", "checkpoint", env=env, cwd=tmp_path)
     kept = json.loads(run("audit", "checkpoint", "--json", env=env, cwd=tmp_path).stdout)

@@ -185,10 +185,17 @@ async def test_cutting_the_last_events_off_is_caught_by_the_checkpoint(database:
     assert [(s.count, s.head_hash, s.found) for s in verdict.shortfalls] == [(5, events[-1].hash, None)]
 
 
-async def test_a_cut_chain_that_grows_again_keeps_the_evidence(database: str) -> None:
+async def test_a_cut_chain_that_grows_again_keeps_the_evidence(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
     events = await _append(5)
     await _cut(2)
     await _append(3)  # six events again, from event 3 on not the ones the checkpoint saw
+    warned = [r.getMessage() for r in caplog.records if r.name == "bot.services.audit"]
+    assert warned == [
+        "the audit chain's head is not the one its newest checkpoint recorded (at 5 events): an older "
+        "Council appended, or the chain was changed; run `council audit verify`"
+    ]
     rows = await AuditCheckpoint.all().order_by("id")
     assert [row.count for row in rows] == [5, 6]  # the row the chain moved away from is left as it was
     verdict = await audit.verify()
