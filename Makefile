@@ -1,24 +1,31 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Stamps: Council and what it needs to run (the demo), then the development tools on top (tests, lint).
+RUNTIME := $(VENV)/.council-installed
+DEV := $(VENV)/.dev-installed
 
 .PHONY: demo test lint install clean
 
-$(BIN)/council: pyproject.toml
+$(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV): $(RUNTIME)
 	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(BIN)/council
+	touch $@
 
-install: $(BIN)/council
+install: $(DEV)
 
-demo: install
+demo: $(RUNTIME)
 	$(BIN)/council demo
 
-test: install
+test: $(DEV)
 	$(BIN)/pytest -q
 
-lint: install
+lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

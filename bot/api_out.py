@@ -128,7 +128,12 @@ class EscalationOut(BaseModel):
     policy: str | None = Field(description="the policy that matched; null for the default route")
     route: str | None = Field(description="why it went where it went, in words")
     rule: str | None = Field(description="the voting rule frozen on it, in words; null without a vote")
-    deadline: Timestamp | None
+    deadline: Timestamp | None = Field(
+        description=(
+            "approvals: when the vote closes (later after an extend or escalate timeout; null when "
+            "decided at once); incidents: by when a member must take ownership; notices: null"
+        )
+    )
     created_at: Timestamp
     decision: DecisionOut | None = Field(description="null until decided")
     execution: ExecutionOut | None = Field(description="null until the agent reports an execution")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import json
 import os
 import re
@@ -21,6 +22,7 @@ from bot.settings import Settings, StartupError, env_file_typos
 
 USER_ID = re.compile(USER_ID_PATTERN)
 NAME = re.compile(NAME_PATTERN)
+HEAD_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 def _user_id(value: str) -> str:
@@ -43,11 +45,20 @@ def _name(value: str) -> str:
     return value
 
 
+def _head_hash(value: str) -> str:
+    if not HEAD_HASH.fullmatch(value.lower()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an audit head hash (64 hexadecimal digits)")
+    return value.lower()
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="council", description="Council: a Slack council that owns what AI agents do."
     )
-    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    root.add_argument("--version", action="version", version=f"council {_version()}")
+    commands = root.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="run `council COMMAND --help` for its options"
+    )
     serve = commands.add_parser("serve", help="migrate, then serve Slack and the agent API")
     serve.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode")
     serve.add_argument("--host", help="listen address (default HOST or 0.0.0.0)")
@@ -55,36 +66,55 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("demo", help="run the whole loop with a built-in Slack stand-in")
     commands.add_parser("migrate", help="bring the database schema up to date")
     agent = commands.add_parser("agent", help="create and manage agents").add_subparsers(
-        dest="agent_command", required=True, metavar="ACTION"
+        dest="agent_command", required=True, metavar="ACTION", help="what to do with the agent"
     )
     create = agent.add_parser("create", help="create an agent and print its credentials once")
-    create.add_argument("name", type=_name)
+    create.add_argument("name", type=_name, help="the agent's name (lowercase letters, digits, '-', '_')")
     create.add_argument(
         "--owner", type=_user_id, required=True, help="Slack user id of the accountable owner"
     )
-    create.add_argument("--council", type=_name)
-    create.add_argument("--json", action="store_true")
+    create.add_argument("--council", type=_name, help="its council, for escalations no policy routes")
+    create.add_argument("--json", action="store_true", help='print {"name", "api_key", "signing_secret"}')
     rotate = agent.add_parser("rotate", help="revoke an agent's keys and issue new credentials")
-    rotate.add_argument("name", type=_name)
-    rotate.add_argument("--json", action="store_true")
+    rotate.add_argument("name", type=_name, help="the agent whose keys to replace")
+    rotate.add_argument("--json", action="store_true", help='print {"name", "api_key", "signing_secret"}')
     pause = agent.add_parser("pause", help="stop an agent: its requests are refused")
-    pause.add_argument("name", type=_name)
-    pause.add_argument("--reason")
+    pause.add_argument("name", type=_name, help="the agent to stop")
+    pause.add_argument("--reason", help="why, shown to the agent and kept in the audit trail")
     resume = agent.add_parser("resume", help="let a paused agent escalate again")
-    resume.add_argument("name", type=_name)
+    resume.add_argument("name", type=_name, help="the paused agent")
     listing = agent.add_parser("list", help="list agents")
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--json", action="store_true", help="print a JSON list")
     config = commands.add_parser("config", help="council.yml in and out").add_subparsers(
-        dest="config_command", required=True, metavar="ACTION"
+        dest="config_command", required=True, metavar="ACTION", help="apply a file, or export one"
     )
     apply = config.add_parser("apply", help="apply a council.yml (idempotent)")
-    apply.add_argument("file", type=Path)
+    apply.add_argument("file", type=Path, help="the council.yml to apply")
     config.add_parser("export", help="print the configuration as council.yml")
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(
-        dest="audit_command", required=True, metavar="ACTION"
+        dest="audit_command", required=True, metavar="ACTION", help="verify the chain, or print its head"
     )
-    audit.add_parser("verify", help="check the hash chain (exit 1 when broken)")
+    verify = audit.add_parser(
+        "verify", help="check the hash chain and its checkpoints (exit 1 when broken or truncated)"
+    )
+    verify.add_argument(
+        "--expect",
+        metavar="HASH",
+        type=_head_hash,
+        help="a head printed earlier by `council audit checkpoint`: the chain must still hold it",
+    )
+    checkpoint = audit.add_parser(
+        "checkpoint", help="verify, then print the head (count, hash) to keep outside the database"
+    )
+    checkpoint.add_argument("--json", action="store_true", help='print {"count", "hash", "at"}')
     return root
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("council")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed: version unknown)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -147,7 +177,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _command(args: argparse.Namespace, settings: Settings) -> Callable[[], Awaitable[int]]:
     """Pick the command's coroutine; it runs once the database is open."""
-    run = {"migrate": _migrate, "agent": _agent, "config": _configure, "audit": _verify}[args.command]
+    run = {"migrate": _migrate, "agent": _agent, "config": _configure, "audit": _audit}[args.command]
     return lambda: run(args, settings)
 
 
@@ -201,6 +231,8 @@ async def _agent_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows))
         return 0
+    if not rows:
+        print("no agents")
     for row in rows:
         council_name = row["council"] or "-"
         print(f"{row['name']:24} {row['status']:8} owner {row['owner']}  council {council_name}")
@@ -218,15 +250,12 @@ async def _configure(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _verify(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services import audit
+async def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import audit_commands
 
-    checked, broken = await audit.verify()
-    if broken is not None:
-        print(f"audit chain BROKEN at event {broken} (after {checked} good events)", file=sys.stderr)
-        return 1
-    print(f"audit chain intact: {checked} events")
-    return 0
+    if args.audit_command == "checkpoint":
+        return await audit_commands.checkpoint(args)
+    return await audit_commands.verify(args)
 
 
 def _read(path: Path) -> str:

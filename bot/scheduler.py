@@ -11,10 +11,12 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.runtime import Runtime
-from bot.services import deadlines
+from bot.services import audit, deadlines
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 15
+# Every append moves the newest checkpoint on; this leaves one behind each hour, as the chain's history.
+CHECKPOINT_SECONDS = 3600
 STOP_WITHIN = 10.0
 Job = Callable[[Runtime], Awaitable[None]]
 
@@ -22,18 +24,29 @@ Job = Callable[[Runtime], Awaitable[None]]
 class Timers:
     """The scheduler and the job runs in flight, so a stop lets a running sweep finish first."""
 
-    def __init__(self, rt: Runtime, *, sweep: Job = deadlines.sweep, every: float = SWEEP_SECONDS) -> None:
+    def __init__(
+        self,
+        rt: Runtime,
+        *,
+        sweep: Job = deadlines.sweep,
+        every: float = SWEEP_SECONDS,
+        checkpoint_every: float = CHECKPOINT_SECONDS,
+    ) -> None:
         self.rt = rt
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._running: set[asyncio.Task[Any]] = set()
+        self._every(sweep, every, "deadline-sweep")
+        self._every(seal_audit, checkpoint_every, "audit-checkpoint")
+
+    def _every(self, job: Job, seconds: float, name: str) -> None:
         self.scheduler.add_job(
-            self._tracked(sweep),
+            self._tracked(job),
             "interval",
-            seconds=every,
-            id="deadline-sweep",
+            seconds=seconds,
+            id=name,
             max_instances=1,
             coalesce=True,
-            misfire_grace_time=max(1, math.ceil(every)),
+            misfire_grace_time=max(1, math.ceil(seconds)),
         )
 
     def _tracked(self, job: Job) -> Callable[[], Awaitable[None]]:
@@ -61,3 +74,8 @@ class Timers:
             if late:
                 log.warning("a scheduled job did not finish within %.0fs of shutdown; cancelling it", within)
         self.scheduler.shutdown(wait=False)
+
+
+async def seal_audit(rt: Runtime) -> None:
+    """Leave a checkpoint of the audit chain's head behind, for `council audit verify` to check."""
+    await audit.seal()

@@ -124,9 +124,17 @@ class EscalationIn(Strict):
         description="refused if it is, or resolves to, a loopback or private address (unless allowed)",
     )
     deadline: AwareDatetime | None = Field(
-        default=None, description="with a time zone; 60 seconds to 30 days from now"
+        default=None,
+        description=(
+            "with a time zone; 60 seconds to 30 days from now. An approval: when the council must have "
+            "decided; an incident: when a member must have taken ownership; a notice: ignored. Without "
+            "it or deadline_seconds: the policy's deadline, else the defaults', else 24 hours for an "
+            "approval and 1 hour for an incident"
+        ),
     )
-    deadline_seconds: Annotated[int, Field(ge=60, le=MAX_DEADLINE_SECONDS)] | None = None
+    deadline_seconds: Annotated[int, Field(ge=60, le=MAX_DEADLINE_SECONDS)] | None = Field(
+        default=None, description="the deadline as seconds from now; give this or deadline, not both"
+    )
     run_id: Line | None = None
     call_id: Line | None = None
 

@@ -1,99 +1,64 @@
-"""Append to and verify the hash-chained audit trail."""
+"""Append to and verify the hash-chained audit trail, and the checkpoints that show it was cut short."""
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 import json
-import math
-import sys
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from decimal import Decimal
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from models import AuditEvent
+from bot.db import transaction
+from bot.services.audit_digest import digest, holds
+from models import AuditCheckpoint, AuditEvent
 
+log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 # Any fixed number: PostgreSQL's transaction-scoped lock that serialises appends to the chain.
 _CHAIN_LOCK = 7_263_551
-# Hashed first, so a digest of this form can never be mistaken for one of the first form's.
-_DIGEST_FORM = "council.audit/2"
-# Numbers whose float-or-not a first-form check tries both ways (2**8 digests at most, broken rows only).
-_MAX_AMBIGUOUS = 8
-_LARGEST_FLOAT = int(sys.float_info.max)
+# Sealed checkpoints older than this are dropped (about 720 rows at one an hour); the newest few stay.
+KEEP_CHECKPOINTS = timedelta(days=30)
+_ALWAYS_KEEP = 2
 
 
-def _digest(
-    prev_hash: str,
-    at: datetime,
-    actor_type: str,
-    actor_id: str,
-    action: str,
-    subject: str | None,
-    payload: dict[str, Any],
-) -> str:
-    """Hash an event over a canonical text that reads the same before storing and after reading back.
+@dataclass(frozen=True)
+class Head:
+    """The chain's length and the hash of its last event (GENESIS for an empty chain)."""
 
-    PostgreSQL's JSONB keeps numbers as decimals and gives 1e16 back as 10000000000000000 and -0.0 as
-    0.0, so each number is hashed by its value alone (see _number), never by how Python spells it.
-    """
-    body = _canonical(
-        [_DIGEST_FORM, prev_hash, at.isoformat(), actor_type, actor_id, action, subject, payload]
-    )
-    return hashlib.sha256(body.encode()).hexdigest()
+    count: int
+    hash: str
 
 
-def _first_form_digest(
-    prev_hash: str,
-    at: datetime,
-    actor_type: str,
-    actor_id: str,
-    action: str,
-    subject: str | None,
-    payload: dict[str, Any],
-) -> str:
-    """Hash an event as Council did before the canonical form, so the chains it wrote still verify."""
-    body = json.dumps(
-        [prev_hash, at.isoformat(), actor_type, actor_id, action, subject, payload],
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(body.encode()).hexdigest()
+@dataclass(frozen=True)
+class Shortfall:
+    """A stored checkpoint the chain no longer reaches."""
+
+    at: datetime
+    count: int
+    head_hash: str
+    # The hash of the chain's event number `count`; None when the chain has fewer events.
+    found: str | None
 
 
-def _canonical(value: Any) -> str:
-    """Write JSON with sorted keys, no spaces, ASCII strings and every number in one spelling."""
-    if value is None or isinstance(value, bool | str):
-        return json.dumps(value)
-    if isinstance(value, int | float):
-        return _number(value)
-    if isinstance(value, list):
-        return "[" + ",".join(_canonical(item) for item in value) + "]"
-    if isinstance(value, dict):
-        items = sorted(value.items())
-        return "{" + ",".join(f"{json.dumps(key)}:{_canonical(item)}" for key, item in items) + "}"
-    raise TypeError(f"{type(value).__name__} is not a JSON value")
+@dataclass(frozen=True)
+class Verification:
+    """What `verify` found: the good start of the chain, and what it fails to reach."""
 
+    head: Head
+    broken_at: int | None = None
+    checkpoints: int = 0
+    shortfalls: list[Shortfall] = field(default_factory=list)
+    expected: str | None = None
+    # Which event number has the expected hash (0 for GENESIS); None when no event has it.
+    expected_at: int | None = None
 
-def _number(value: int | float) -> str:
-    """Spell a number by its decimal value: digits without trailing zeros, then E and the exponent.
-
-    A float counts as the decimal Python writes for it (repr), which is the text the database stores.
-    """
-    if isinstance(value, float) and not math.isfinite(value):
-        return json.dumps(value)
-    sign, digits, exponent = Decimal(repr(value) if isinstance(value, float) else value).as_tuple()
-    text = "".join(map(str, digits))
-    significant = text.rstrip("0").lstrip("0")
-    if not significant:
-        return "0"  # Zero has no sign in a JSONB numeric: -0.0 comes back as 0.0.
-    # A finite decimal's exponent is a whole number; int() only tells the type checker so.
-    exponent = int(exponent) + len(text) - len(text.rstrip("0"))
-    return ("-" if sign else "") + significant + (f"E{exponent}" if exponent else "")
+    @property
+    def intact(self) -> bool:
+        """Whether the chain holds, reaches every checkpoint and holds the expected head."""
+        found = self.expected is None or self.expected_at is not None
+        return self.broken_at is None and not self.shortfalls and found
 
 
 async def record(
@@ -106,13 +71,12 @@ async def record(
     payload: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event inside the caller's transaction, chained to the previous one."""
-    if conn.capabilities.dialect == "postgres":
-        await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [_CHAIN_LOCK])
+    await _lock(conn)
     last = await AuditEvent.all().using_db(conn).order_by("-id").first()
     prev_hash = last.hash if last else GENESIS
     at = datetime.now(UTC)
     data = json.loads(json.dumps(payload or {}, default=str))
-    return await AuditEvent.create(
+    event = await AuditEvent.create(
         using_db=conn,
         at=at,
         actor_type=actor_type,
@@ -121,77 +85,93 @@ async def record(
         subject=subject,
         payload=data,
         prev_hash=prev_hash,
-        hash=_digest(prev_hash, at, actor_type, actor_id, action, subject, data),
+        hash=digest(prev_hash, at, actor_type, actor_id, action, subject, data),
     )
+    await _advance(conn, prev_hash=prev_hash, event=event)
+    return event
 
 
-async def verify() -> tuple[int, int | None]:
-    """Walk the chain; return (events checked, id of the first broken event or None)."""
-    prev_hash = GENESIS
-    checked = 0
-    async for event in AuditEvent.all().order_by("id"):
-        if event.prev_hash != prev_hash or not _holds(event, prev_hash):
-            return checked, event.id
-        prev_hash = event.hash
-        checked += 1
-    return checked, None
+async def _lock(conn: BaseDBAsyncClient) -> None:
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [_CHAIN_LOCK])
 
 
-def _holds(event: AuditEvent, prev_hash: str) -> bool:
-    """Whether the event's hash is its digest in the canonical form, or in the first form.
+async def _advance(conn: BaseDBAsyncClient, *, prev_hash: str, event: AuditEvent) -> None:
+    """Move the newest checkpoint on by one event, or start a new one if it was not at the old head.
 
-    The first form is accepted on any row, not only before the first canonical one: during a rolling
-    upgrade, replicas of both versions append to the same chain.
+    A checkpoint the chain had moved away from is left as it is: if the chain was cut short, that row
+    is what shows it.
     """
-    head = (prev_hash, event.at, event.actor_type, event.actor_id, event.action, event.subject)
-    if event.hash == _digest(*head, event.payload):
-        return True
-    return any(
-        event.hash == _first_form_digest(*head, payload) for payload in _first_spellings(event.payload)
-    )
-
-
-def _first_spellings(payload: dict[str, Any]) -> Iterator[Any]:
-    """Yield the payload as read, then as the first form may have seen it before JSONB changed it.
-
-    The first form hashed 1e16 as "1e+16" and -0.0 as "-0.0"; JSONB gives back 10000000000000000 and
-    0.0, and which numbers were floats is lost, so each choice is tried. Past a few such numbers the
-    choices are too many, and only the payload as read is tried.
-    """
-    if _ambiguous(payload) > _MAX_AMBIGUOUS:
-        yield payload
+    live = await AuditCheckpoint.all().using_db(conn).order_by("-id").first()
+    if live is not None and live.head_hash == prev_hash:
+        live.count, live.head_hash, live.at = live.count + 1, event.hash, event.at
+        await live.save(using_db=conn, update_fields=["count", "head_hash", "at"])
         return
-    yield from _spellings(payload)
+    if live is not None:
+        log.warning(
+            "the audit chain's head is not the one its newest checkpoint recorded (at %d events): an "
+            "older Council appended, or the chain was changed; run `council audit verify`",
+            live.count,
+        )
+    count = await AuditEvent.all().using_db(conn).count()
+    await AuditCheckpoint.create(using_db=conn, at=event.at, count=count, head_hash=event.hash)
 
 
-def _spellings(value: Any) -> Iterator[Any]:
-    """Yield the value as read, then with each mix of its numbers put back as the floats they were."""
-    if isinstance(value, list):
-        for items in itertools.product(*(list(_spellings(item)) for item in value)):
-            yield list(items)
-    elif isinstance(value, dict):
-        for items in itertools.product(*(list(_spellings(item)) for item in value.values())):
-            yield dict(zip(value, items, strict=True))
-    else:
-        yield value
-        if (earlier := _before_jsonb(value)) is not None:
-            yield earlier
+async def seal() -> Head:
+    """Keep the current head as a checkpoint of its own, and drop checkpoints past the retention."""
+    now = datetime.now(UTC)
+    async with transaction() as conn:
+        await _lock(conn)
+        head = await _head(conn)
+        newest = await AuditCheckpoint.all().using_db(conn).order_by("-id").limit(_ALWAYS_KEEP)
+        # The newest row moves on with every append; a new row leaves it behind at this head. Nothing to
+        # leave behind when the two newest are both already at it.
+        if len(newest) < _ALWAYS_KEEP or any(row.head_hash != head.hash for row in newest):
+            row = await AuditCheckpoint.create(using_db=conn, at=now, count=head.count, head_hash=head.hash)
+            newest = [row, *newest]
+        kept = [row.id for row in newest[:_ALWAYS_KEEP]]
+        old = AuditCheckpoint.filter(at__lt=now - KEEP_CHECKPOINTS).exclude(id__in=kept)
+        await old.using_db(conn).delete()
+    log.debug("audit checkpoint: %d events, head %s", head.count, head.hash)
+    return head
 
 
-def _ambiguous(value: Any) -> int:
-    """Count the numbers in the value that JSONB may have changed from a float."""
-    if isinstance(value, list):
-        return sum(_ambiguous(item) for item in value)
-    if isinstance(value, dict):
-        return sum(_ambiguous(item) for item in value.values())
-    return int(_before_jsonb(value) is not None)
+async def _head(conn: BaseDBAsyncClient) -> Head:
+    """Return the chain's head, counting the events only when the newest checkpoint is not at it."""
+    last = await AuditEvent.all().using_db(conn).order_by("-id").first()
+    if last is None:
+        return Head(0, GENESIS)
+    live = await AuditCheckpoint.all().using_db(conn).order_by("-id").first()
+    if live is not None and live.head_hash == last.hash:
+        return Head(live.count, last.hash)
+    return Head(await AuditEvent.all().using_db(conn).count(), last.hash)
 
 
-def _before_jsonb(value: Any) -> float | None:
-    """Return the float the first form may have hashed where JSONB gives back this number, or None."""
-    if isinstance(value, float):
-        return -0.0 if value == 0 and math.copysign(1, value) > 0 else None
-    if isinstance(value, bool) or not isinstance(value, int) or not 10**16 <= abs(value) <= _LARGEST_FLOAT:
-        return None
-    # Python spells such a float with an exponent; JSONB keeps that value and gives back its digits.
-    return float(value) if Decimal(repr(float(value))) == value else None
+async def verify(*, expect: str | None = None) -> Verification:
+    """Walk the chain, then check it reaches every stored checkpoint and holds the expected head."""
+    # Checkpoints first: events committed after this read can only lengthen the chain that is walked.
+    checkpoints = await AuditCheckpoint.all().order_by("id")
+    wanted = {row.count for row in checkpoints}
+    hashes = {0: GENESIS}
+    expected_at = 0 if expect == GENESIS else None
+    prev_hash, count = GENESIS, 0
+    async for event in AuditEvent.all().order_by("id"):
+        if event.prev_hash != prev_hash or not holds(event, prev_hash):
+            return Verification(Head(count, prev_hash), broken_at=event.id, expected=expect)
+        prev_hash, count = event.hash, count + 1
+        if count in wanted:
+            hashes[count] = event.hash
+        if event.hash == expect:
+            expected_at = count
+    shortfalls = [
+        Shortfall(row.at, row.count, row.head_hash, hashes.get(row.count))
+        for row in checkpoints
+        if hashes.get(row.count) != row.head_hash
+    ]
+    return Verification(
+        Head(count, prev_hash),
+        checkpoints=len(checkpoints),
+        shortfalls=shortfalls,
+        expected=expect,
+        expected_at=expected_at,
+    )

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import importlib.metadata
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bot import cli
 from tests.harness import COUNCIL_YML
 
 
@@ -143,7 +149,58 @@ def test_bad_cli_arguments_get_one_clear_line(
 def test_migrate_and_audit_verify(env: dict[str, str], tmp_path: Path) -> None:
     assert run("migrate", env=env, cwd=tmp_path).stdout.strip() == "database is up to date"
     verified = run("audit", "verify", env=env, cwd=tmp_path)
-    assert verified.returncode == 0 and verified.stdout.strip() == "audit chain intact: 0 events"
+    assert verified.returncode == 0
+    assert (
+        verified.stdout.strip()
+        == "audit chain intact: 0 events; no checkpoint to compare with (pass --expect HASH)"
+    )
+
+
+def _delete(db_file: Path, sql: str) -> None:
+    with contextlib.closing(sqlite3.connect(db_file)) as conn, conn:
+        conn.execute(sql)
+
+
+def test_audit_verify_reports_a_truncated_chain(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "council.yml").write_text(COUNCIL_YML)
+    run("config", "apply", str(tmp_path / "council.yml"), env=env, cwd=tmp_path)
+    for name in ("a-bot", "b-bot"):
+        run("agent", "create", name, "--owner", "U0OWNER01", env=env, cwd=tmp_path)
+    before = run("audit", "verify", env=env, cwd=tmp_path)
+    assert before.stdout.strip() == "audit chain intact: 3 events, reaching its one checkpoint"
+    # The first leaves the head behind beside the row appends move on; the second finds it already kept.
+    shown = run("audit", "checkpoint", env=env, cwd=tmp_path)
+    kept = json.loads(run("audit", "checkpoint", "--json", env=env, cwd=tmp_path).stdout)
+    assert (
+        shown.returncode == 0
+        and shown.stdout.splitlines()[0] == f"audit head: {kept['count']} events, hash {kept['hash']}"
+    )
+    verified = run("audit", "verify", "--expect", kept["hash"].upper(), env=env, cwd=tmp_path)
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.strip() == (
+        f"audit chain intact: {kept['count']} events, reaching all 2 checkpoints, "
+        f"holding the expected head as event number {kept['count']}"
+    )
+
+    _delete(tmp_path / "council.db", "DELETE FROM audit_event WHERE id = (SELECT max(id) FROM audit_event)")
+    cut = run("audit", "verify", env=env, cwd=tmp_path)
+    assert cut.returncode == 1 and cut.stdout == "" and "Traceback" not in cut.stderr
+    assert cut.stderr.startswith(
+        f"audit chain BROKEN: truncated: {kept['count'] - 1} events, but the checkpoint of "
+    )
+    assert f"recorded {kept['count']} (head {kept['hash']}) (2 checkpoints not reached)" in cut.stderr
+    refused = run("audit", "checkpoint", env=env, cwd=tmp_path)
+    assert refused.returncode == 1 and refused.stdout == "" and "BROKEN: truncated" in refused.stderr
+
+    _delete(tmp_path / "council.db", "DELETE FROM audit_checkpoint")
+    assert run("audit", "verify", env=env, cwd=tmp_path).returncode == 0  # undetectable from inside
+    expected = run("audit", "verify", "--expect", kept["hash"], env=env, cwd=tmp_path)
+    assert expected.returncode == 1 and expected.stderr.strip() == (
+        f"audit chain BROKEN: truncated or rewritten: the expected head {kept['hash']} is not in the "
+        f"chain of {kept['count'] - 1} events"
+    )
+    malformed = run("audit", "verify", "--expect", "abc", env=env, cwd=tmp_path)
+    assert malformed.returncode == 2 and "'abc' is not an audit head hash" in malformed.stderr
 
 
 def test_demo_runs_the_whole_loop_without_credentials(env: dict[str, str], tmp_path: Path) -> None:
@@ -151,3 +208,30 @@ def test_demo_runs_the_whole_loop_without_credentials(env: dict[str, str], tmp_p
     assert result.returncode == 0, result.stderr
     assert "signature verified; outcome approved" in result.stdout
     assert result.stdout.rstrip().endswith("Demo complete.")
+
+
+def _every_action(parser: argparse.ArgumentParser, path: str) -> Iterator[tuple[str, argparse.Action]]:
+    for action in parser._actions:
+        yield path, action
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _every_action(sub, f"{path} {name}")
+
+
+def test_every_option_and_argument_says_what_it_is_for() -> None:
+    actions = list(_every_action(cli.parser(), "council"))
+    assert len(actions) > 30
+    missing = [f"{path} {action.dest}" for path, action in actions if not action.help]
+    assert missing == []
+
+
+def test_version_comes_from_the_package(env: dict[str, str], tmp_path: Path) -> None:
+    result = run("--version", env=env, cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout == f"council {importlib.metadata.version('council')}\n"
+
+
+def test_agent_list_says_when_there_are_none(env: dict[str, str], tmp_path: Path) -> None:
+    listed = run("agent", "list", env=env, cwd=tmp_path)
+    assert listed.returncode == 0 and listed.stdout == "no agents\n"
+    as_json = run("agent", "list", "--json", env=env, cwd=tmp_path)
+    assert as_json.returncode == 0 and json.loads(as_json.stdout) == []

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from bot import db
 from bot.runtime import Runtime
 from bot.scheduler import Timers
-from models import Escalation
+from bot.services import audit
+from models import AuditCheckpoint, Escalation
 from tests.bot.services.conftest import rt
 
 __all__ = ["rt"]
@@ -45,3 +47,22 @@ async def test_stop_gives_up_on_a_sweep_that_outlives_its_bound(database: str, r
     await asyncio.wait_for(started.wait(), timeout=10)
     await asyncio.wait_for(timers.stop(within=0.1), timeout=5)
     assert not timers.scheduler.running
+
+
+async def test_the_audit_head_is_checkpointed_on_a_schedule(database: str, rt: Runtime) -> None:
+    async def idle_sweep(runtime: Runtime) -> None:
+        return None
+
+    async with db.transaction() as conn:
+        event = await audit.record(conn, actor_type="system", actor_id="t", action="test")
+    timers = Timers(rt, sweep=idle_sweep, checkpoint_every=0.05)
+    timers.start()
+    try:
+        for _ in range(200):
+            if await AuditCheckpoint.all().count() == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await timers.stop()
+    # The row appends move on, and the one the timer left behind at the head.
+    assert await AuditCheckpoint.all().values_list("count", "head_hash") == [(1, event.hash)] * 2

@@ -123,8 +123,8 @@ async def test_audit_chain_verifies_and_detects_tampering(rt: Runtime, credentia
     await votes.cast(
         rt, public_id=escalation.public_id, user="U0TECH001", ballot=Ballot(Choice.APPROVE, reason=None)
     )
-    checked, broken = await audit.verify()
-    assert broken is None and checked >= 4
+    verdict = await audit.verify()
+    assert verdict.intact and verdict.head.count >= 4
     event = await AuditEvent.filter(action="vote.cast").get()
     await AuditEvent.filter(id=event.id).update(payload={"choice": "reject"})
-    assert (await audit.verify())[1] == event.id
+    assert (await audit.verify()).broken_at == event.id

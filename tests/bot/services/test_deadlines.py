@@ -124,6 +124,37 @@ async def test_no_vote_slips_in_between_the_deadline_and_the_sweep(rt: Runtime, 
     assert escalation.status == "expired"
 
 
+@pytest.mark.parametrize(
+    ("body", "default_deadline", "seconds"),
+    [
+        ({"kind": "incident"}, None, 3600),  # nobody says: an hour
+        ({"kind": "incident"}, "2h", 7200),  # the default route's
+        ({"kind": "incident", "category": "reminded"}, "2h", 4 * 3600),  # the matching policy's
+        ({"kind": "incident", "category": "reminded", "deadline_seconds": 600}, "2h", 600),  # the agent's
+        ({"kind": "approval"}, None, 24 * 3600),
+        ({"kind": "notice", "deadline_seconds": 600}, None, None),
+    ],
+)
+async def test_whose_deadline_an_escalation_gets(
+    rt: Runtime, agent_key: str, body: dict[str, object], default_deadline: str | None, seconds: int | None
+) -> None:
+    """What README, docs/agents.md and the OpenAPI document say about deadlines, incidents' above all."""
+    if default_deadline:
+        routes = f"defaults: {{council: ai-council, deadline: {default_deadline}}}"
+        await config.apply_text(
+            TIMED.replace("defaults: {council: ai-council}", routes), source="council.yml"
+        )
+    agent = await agents.authenticate(f"Bearer {agent_key}")
+    opened, _ = await escalations.create(
+        rt,
+        agent=agent,
+        body=EscalationIn.model_validate({"title": "Queue stuck", **body}),
+        idempotency_key=None,
+    )
+    got = opened.deadline and round((opened.deadline - opened.created_at).total_seconds())
+    assert got == seconds
+
+
 async def test_an_unowned_incident_is_escalated_once_to_the_chair_and_the_owner(
     rt: Runtime, agent_key: str
 ) -> None:
