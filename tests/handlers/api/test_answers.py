@@ -205,8 +205,11 @@ async def _opened_as(api: Conformance, key: str) -> str:
 
 
 async def _settled(api: Conformance, public_id: str, until: str = "") -> dict[str, Any]:
-    """Read the escalation until it is decided (or has the status `until`)."""
-    for _ in range(200):
+    """Read the escalation until it is decided (or has the status `until`).
+
+    The bound is generous (a minute): a busy CI machine must not turn a slow vote into a failure.
+    """
+    for _ in range(3000):
         _, answer = await api.call("GET", "/api/v1/escalations/{id}", id=public_id)
         if (answer["status"] == until) if until else answer["decision"] is not None:
             return dict(answer)
