@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -24,10 +25,11 @@ from bot import council_file, db, keys
 from bot.app_keys import BOLT, RUNTIME, SLACK_CLIENT, SOCKET_MODE, TIMERS, WORKER
 from bot.outbox import callbacks
 from bot.outbox.worker import OutboxWorker
-from bot.runtime import Runtime
+from bot.runtime import Runtime, SocketHealth
 from bot.scheduler import Timers
 from bot.services import config
 from bot.settings import Settings
+from bot.socket_mode import SocketModeLink
 from handlers.api.errors import json_errors
 
 SLACK_BODY_LIMIT = 1024 * 1024
@@ -137,11 +139,11 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _socket_mode(app: web.Application) -> AsyncIterator[None]:
-    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-
+    # Connecting happens in the background: the HTTP routes serve while Slack cannot be reached.
     rt = app[RUNTIME]
     token = rt.settings.slack_app_token.get_secret_value() if rt.settings.slack_app_token else ""
-    handler = AsyncSocketModeHandler(app[BOLT], token)
-    await handler.connect_async()
+    rt.socket = SocketHealth(since=datetime.now(UTC))
+    link = SocketModeLink(app[BOLT], token, rt.socket, api_url=rt.settings.slack_api_url)
+    link.start()
     yield
-    await handler.close_async()
+    await link.stop()

@@ -74,12 +74,32 @@ class SlackHealth:
 
 @dataclass
 class SocketHealth:
-    """The Socket Mode connection, for /readyz: connected or not, attempts, and the last error."""
+    """The Socket Mode connection, for /readyz: connected or not, attempts, and the last error.
+
+    `since` is when `connected` took its present value; `attempts` counts the tries since the
+    socket was last connected (0 while it is), and `last_error` says why the last one failed.
+    """
 
     connected: bool = False
     attempts: int = 0
     last_error: str | None = None
     since: datetime | None = None
+
+    def attempting(self) -> int:
+        """Count one more try to connect; return its number."""
+        self.attempts += 1
+        return self.attempts
+
+    def failed(self, error: str) -> None:
+        self.last_error = error
+
+    def up(self) -> None:
+        self.connected, self.attempts, self.last_error = True, 0, None
+        self.since = datetime.now(UTC)
+
+    def down(self, error: str) -> None:
+        self.connected, self.last_error = False, error
+        self.since = datetime.now(UTC)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -134,14 +135,17 @@ class Harness:
 
     async def click(self, user: str, action_id: str, public_id: str) -> aiohttp.ClientResponse:
         """Click a button on the escalation's message as it stands in Slack, with the value it carries."""
+        return await self.slack(await self.click_body(user, action_id, public_id))
+
+    async def click_body(self, user: str, action_id: str, public_id: str) -> str:
+        """Return the body of a click on the escalation's message, once it is posted."""
         escalation = await self.posted(public_id)
         channel = escalation.channel_id or "C0COUNCIL"
         message = self.fake.find_message(channel, escalation.message_ts or "")
         value = _button_value(message.blocks if message else [], action_id) or public_id
-        body = self.fake.block_action_body(
+        return self.fake.block_action_body(
             user, action_id, value, channel_id=channel, message_ts=escalation.message_ts
         )
-        return await self.slack(body)
 
     async def reject(self, user: str, public_id: str, reason: str) -> aiohttp.ClientResponse:
         return await self.through_modal(
@@ -176,6 +180,13 @@ def _button_value(blocks: list[dict[str, Any]], action_id: str) -> str | None:
             if element.get("action_id") == action_id:
                 return str(element.get("value"))
     return None
+
+
+def free_port() -> int:
+    """Return a local port that nothing listens on (for a server to start on later)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from tests.fakeslack import chat, people, signing, views
 from tests.fakeslack.records import Call, PostedResponse, SlackError
+from tests.fakeslack.socket_mode import DEFAULT_APP_TOKEN, SocketMode
 from tests.fakeslack.workspace import DEFAULT_TOKEN, Workspace
 
 Handler = Callable[[Workspace, dict[str, Any]], dict[str, Any]]
@@ -63,25 +64,32 @@ class Failure:
 
 
 class FakeSlack(Workspace):
-    """Slack's Web API for one workspace, served on a random local port.
+    """Slack's Web API for one workspace, served on a random local port (or `port`).
 
-    Use `async with FakeSlack() as fake:` and give the app `fake.api_url` and `fake.token`.
+    Use `async with FakeSlack() as fake:` and give the app `fake.api_url` and `fake.token`;
+    `fake.socket` is its Socket Mode side, for `fake.app_token`. With a `port`, `api_url` is known
+    before `start()`, so an app can be started while this Slack cannot be reached yet.
     """
 
     def __init__(
         self,
         *,
         token: str = DEFAULT_TOKEN,
+        app_token: str = DEFAULT_APP_TOKEN,
+        port: int = 0,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         **identity: str,
     ) -> None:
         super().__init__(token=token, clock=clock, wall_clock=wall_clock, **identity)
         self.down = False
-        self.url = ""
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}" if port else ""
         self.app = web.Application()
         self.app.router.add_route("*", "/api/{method}", self._serve_api)
         self.app.router.add_post("/response/{response_id}", self._serve_response)
+        self.socket = SocketMode(app_token=app_token, clock=clock, down=lambda: self.down)
+        self.socket.add_routes(self.app)
         self._failures: dict[str, list[Failure]] = {}
         self._holds: dict[str, list[tuple[asyncio.Event, asyncio.Event]]] = {}
         self._response_ids: set[str] = set()
@@ -94,16 +102,20 @@ class FakeSlack(Workspace):
             raise RuntimeError("FakeSlack is not started")
         return f"{self.url}/api/"
 
+    @property
+    def app_token(self) -> str:
+        return self.socket.app_token
+
     async def start(self) -> None:
-        """Serve on 127.0.0.1 on a free port."""
+        """Serve on 127.0.0.1, on a free port the first time and on the same port after a stop."""
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        host, self.port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{self.port}"
 
     async def stop(self) -> None:
-        """Stop serving and close every connection."""
+        """Stop serving and close every connection, WebSockets too: this Slack is unreachable."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -214,14 +226,10 @@ class FakeSlack(Workspace):
             self.calls.append(Call(method, args, ok=False, error=f"{failure.status}:{failure.error}"))
             return failure.response()
         try:
-            handler = METHODS.get(method)
-            if handler is None:
-                raise SlackError("unknown_method")
-            if not token:
-                raise SlackError("not_authed")
-            if token != self.token:
-                raise SlackError("invalid_auth")
-            body = handler(self, args)
+            if method == "apps.connections.open":
+                body = self.socket.open_connection(self.url, token)
+            else:
+                body = self._call(method, token, args)
         except SlackError as error:
             self.calls.append(Call(method, args, ok=False, error=error.error))
             return web.json_response(error.body())
@@ -238,6 +246,16 @@ class FakeSlack(Workspace):
             return web.json_response({"ok": False, "error": "invalid_payload"}, status=400)
         self.responses.append(PostedResponse(response_id, body))
         return web.json_response({"ok": True})
+
+    def _call(self, method: str, token: str | None, args: dict[str, Any]) -> dict[str, Any]:
+        handler = METHODS.get(method)
+        if handler is None:
+            raise SlackError("unknown_method")
+        if not token:
+            raise SlackError("not_authed")
+        if token != self.token:
+            raise SlackError("invalid_auth")
+        return handler(self, args)
 
     def _take_failure(self, method: str) -> Failure | None:
         for key in (method, "*"):
