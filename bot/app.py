@@ -143,7 +143,7 @@ async def _socket_mode(app: web.Application) -> AsyncIterator[None]:
     rt = app[RUNTIME]
     token = rt.settings.slack_app_token.get_secret_value() if rt.settings.slack_app_token else ""
     rt.socket = SocketHealth(since=datetime.now(UTC))
-    link = SocketModeLink(app[BOLT], token, rt.socket, api_url=rt.settings.slack_api_url)
+    link = SocketModeLink(app[BOLT], token, rt.socket, api_url=rt.settings.slack_api_url, slack=rt.slack)
     link.start()
     yield
     await link.stop()

@@ -25,7 +25,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.runtime import SocketHealth
+from bot.runtime import SlackHealth, SocketHealth
 
 FIRST_WAIT = 1.0  # seconds after the first failed attempt; doubling after each next one
 MAX_WAIT = 30.0
@@ -105,6 +105,7 @@ class SocketModeLink:
         health: SocketHealth,
         *,
         api_url: str,
+        slack: SlackHealth | None = None,
         wait: Callable[[int], float] = backoff,
     ) -> None:
         self._sdk_lines = SdkLines()
@@ -120,6 +121,8 @@ class SocketModeLink:
         self._web = web
         self._wait = wait
         self.health = health
+        # A socket opened is Slack answering: it clears a failure seen before (such as at start-up).
+        self._slack = slack
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -147,6 +150,8 @@ class SocketModeLink:
             await self._connect_with_backoff()
             log.info("Socket Mode: connected to Slack")
             self.health.up()
+            if self._slack is not None:
+                self._slack.ok()
             await self._watch()
             log.warning("Socket Mode: lost the connection to Slack; reconnecting")
             self.health.down("connection lost")

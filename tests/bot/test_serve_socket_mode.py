@@ -158,7 +158,10 @@ async def _the_story(env: dict[str, str], log: Path, api_key: str, fake: FakeSla
 
         await fake.start()
         body = await council.socket_until(connected=True)
-        assert body == {"status": "ready", "socket": body["socket"]} and body["socket"]["attempts"] == 0
+        assert body["status"] == "ready" and body["socket"]["attempts"] == 0
+        assert (
+            body["database"] == "ok" and body["slack"]["status"] == "ok"
+        )  # the unreachable start is cleared
         assert [link.number for link in fake.socket.open_links] == [1]
 
         command = await fake.socket.command(fake.slash_command_body("/council", "help"))
