@@ -23,6 +23,8 @@ SCOPES_FOR = {
     "views_open": set(),
     "views_publish": set(),
     "auth_test": set(),
+    # Socket Mode: called with the app-level token, whose scope (connections:write) is not a bot scope.
+    "apps_connections_open": set(),
 }
 # What the manifest's features need, whatever the code calls: the /council slash command.
 FEATURE_SCOPES = {"commands"}
