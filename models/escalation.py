@@ -89,3 +89,5 @@ class Escalation(Model):
     class Meta:
         table = "escalation"
         unique_together = (("agent", "idempotency_key"),)
+        # A storm's message counts its escalations on every render.
+        indexes = (("storm_id",),)

@@ -28,6 +28,10 @@ class Storm(Model):
     ended_at = fields.DatetimeField(null=True, db_index=True)
     # When Council paused the agent itself (auto_pause_after).
     auto_paused_at = fields.DatetimeField(null=True)
+    # The escalation that started it: the storm's outbox rows ride on it, so the worker delivers
+    # them one at a time and in order, as it does any escalation's (no FK: the two tables point at
+    # each other).
+    first_escalation_id = fields.IntField(null=True)
     channel_id = fields.CharField(max_length=32, null=True)
     message_ts = fields.CharField(max_length=32, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
