@@ -112,21 +112,25 @@ async def _history(client: AsyncWebClient, channel: str) -> list[dict[str, Any]]
     return None
 
 
-async def _already_posted(client: AsyncWebClient, channel: str, public_id: str) -> str | None:
-    """Find our own earlier post of this escalation (a retry after a lost answer)."""
+async def find_own_post(
+    client: AsyncWebClient, channel: str, event_type: str, key: str, value: Any
+) -> str | None:
+    """Find our own earlier post whose metadata says `key: value` (a retry after a lost answer)."""
     messages = await _history(client, channel)
     if messages is None:
-        # Cannot check (a private channel the bot cannot read): a rare duplicate beats a lost escalation.
-        log.warning("cannot read %s to check for an earlier post of %s; posting", channel, public_id)
+        # Cannot check (a private channel the bot cannot read): a rare duplicate beats a lost post.
+        log.warning("cannot read %s to check for an earlier post of %s; posting", channel, value)
         return None
     for message in messages:
         metadata = message.get("metadata") or {}
-        if (
-            metadata.get("event_type") == METADATA_EVENT
-            and metadata.get("event_payload", {}).get("escalation_id") == public_id
-        ):
+        if metadata.get("event_type") == event_type and metadata.get("event_payload", {}).get(key) == value:
             return str(message["ts"])
     return None
+
+
+async def _already_posted(client: AsyncWebClient, channel: str, public_id: str) -> str | None:
+    """Find our own earlier post of this escalation (a retry after a lost answer)."""
+    return await find_own_post(client, channel, METADATA_EVENT, "escalation_id", public_id)
 
 
 async def post(ctx: Transport, row: OutboxItem, event: Event) -> None:

@@ -25,7 +25,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from tortoise.expressions import Q
 
-from bot.outbox import callbacks, events, slack_effects
+from bot.outbox import callbacks, events, slack_effects, storm_effects
 from bot.outbox.events import Event
 from bot.outbox.slack_effects import Transport
 from bot.runtime import Runtime
@@ -70,6 +70,9 @@ DELIVER: dict[type[Event], Deliver] = {
     events.EscalatedToYou: slack_effects.direct_message,
     events.IncidentUnownedAlert: slack_effects.direct_message,
     events.AgentPaused: slack_effects.direct_message,
+    events.StormOpened: storm_effects.post,
+    events.StormChanged: storm_effects.refresh,
+    events.StormAutoPaused: storm_effects.tell_owner,
     events.AgentCallback: callbacks.send,
 }
 

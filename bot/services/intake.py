@@ -16,7 +16,7 @@ from bot.governance.ballot import Elector
 from bot.outbox.enqueue import enqueue
 from bot.outbox.events import Opened
 from bot.schemas import EscalationIn
-from bot.services import audit, decisions
+from bot.services import audit, decisions, storms
 from bot.services.routing import Route
 from models import Agent, Decision, Escalation, Member
 from models.enums import STATUS_ON_OPEN, DecidedBy, Kind, Outcome
@@ -85,8 +85,14 @@ async def _snapshot(conn: BaseDBAsyncClient, chosen: Route, owner: str, voting: 
     return Snapshot(chosen.rule, electorate_for(everyone, chosen.rule, owner))
 
 
-def _fields(body: EscalationIn, chosen: Route, settlement: Settlement, snapshot: Snapshot) -> dict[str, Any]:
-    """The escalation's columns, from the request, its route and what was frozen for the vote."""
+def _fields(
+    body: EscalationIn, chosen: Route, settlement: Settlement, snapshot: Snapshot, *, stormed: bool
+) -> dict[str, Any]:
+    """The escalation's columns, from the request, its route and what was frozen for the vote.
+
+    An escalation in a storm gets no reminders of its own: a storm's hundreds would bury the
+    council in direct messages; the grouped message shows what still waits, and the deadline holds.
+    """
     now = datetime.now(UTC)
     action = body.action.model_dump(mode="json", exclude_none=True) if body.action else {}
     deadline = body.deadline or now + timedelta(seconds=body.deadline_seconds or chosen.deadline_seconds)
@@ -115,7 +121,7 @@ def _fields(body: EscalationIn, chosen: Route, settlement: Settlement, snapshot:
         "electorate": electorate,
         "on_timeout": chosen.on_timeout,
         "remind_at": [(now + timedelta(seconds=s)).isoformat() for s in chosen.remind_offsets]
-        if voting
+        if voting and not stormed
         else [],
         "deadline": deadline if voting or body.kind == Kind.INCIDENT else None,
     }
@@ -135,13 +141,17 @@ async def open_escalation(
             )
         voting = body.kind == Kind.APPROVAL and settlement.decide is None
         snapshot = await _snapshot(conn, chosen, agent.owner_user_id, voting)
+        admission = await storms.admit(
+            conn, agent, kind=body.kind, council=chosen.council, needs_council=voting
+        )
         escalation = await Escalation.create(
             using_db=conn,
             public_id=new_public_id(),
             agent=agent,
             idempotency_key=idempotency_key,
             request_hash=fingerprint,
-            **_fields(body, chosen, settlement, snapshot),
+            storm=admission.storm,
+            **_fields(body, chosen, settlement, snapshot, stormed=admission.storm is not None),
         )
         await audit.record(
             conn,
@@ -157,15 +167,20 @@ async def open_escalation(
             },
         )
         await _first_effect(conn, escalation, settlement, actor=chosen.policy or "mandate")
+        await storms.joined(conn, admission, escalation)
     return escalation
 
 
 async def _first_effect(
     conn: BaseDBAsyncClient, escalation: Escalation, settlement: Settlement, *, actor: str
 ) -> None:
-    """Decide at once when the policy and mandate say so; otherwise post it to the council."""
+    """Decide at once when the policy and mandate say so; otherwise post it to the council.
+
+    An escalation in a storm is not posted: the storm's grouped message shows it.
+    """
     if settlement.decide is None:
-        await enqueue(conn, Opened(), escalation=escalation)
+        if escalation.storm_id is None:
+            await enqueue(conn, Opened(), escalation=escalation)
         return
     await decisions.record(
         conn,

@@ -1,4 +1,4 @@
-"""The fake's views.open, views.update and views.publish methods."""
+"""The fake's views.open, views.push, views.update and views.publish methods."""
 
 from __future__ import annotations
 
@@ -26,6 +26,22 @@ def open_view(ws: Workspace, args: Args) -> Args:
     stored = _stored(ws, view, view_id=ws.next_id("V"))
     ws.store_view(stored, user)
     ws.views.append(ViewRecord("open", stored["id"], user, stored))
+    return {"view": stored}
+
+
+def push_view(ws: Workspace, args: Args) -> Args:
+    """views.push: put a modal on top of the one a person has open (from a click inside it)."""
+    trigger_id = args.get("trigger_id") or args.get("interactivity_pointer")
+    if not trigger_id:
+        raise _missing("trigger_id")
+    view = _view_arg(args)
+    errors = validate_view(view, surface="modal")
+    if errors:
+        raise invalid_view(errors)
+    user = ws.exchange_trigger(trigger_id) or ""
+    stored = _stored(ws, view, view_id=ws.next_id("V"))
+    ws.store_view(stored, user)
+    ws.views.append(ViewRecord("push", stored["id"], user, stored))
     return {"view": stored}
 
 
