@@ -153,7 +153,8 @@ async def touch(conn: BaseDBAsyncClient, storm_id: int) -> None:
 
     Call it after an audit record in the same transaction: that lock makes the check and the write
     one step for every replica. A re-render already claimed by the worker does not count, as it
-    may have read the storm before this change.
+    may have read the storm before this change; the waiting one is locked until this transaction
+    commits, so the worker cannot claim it, and read the storm, before this change is visible.
     """
     anchor = await _anchor(conn, storm_id)
     if anchor is None:
@@ -161,7 +162,7 @@ async def touch(conn: BaseDBAsyncClient, storm_id: int) -> None:
     waiting = OutboxItem.filter(
         escalation_id=anchor.id, kind=CHANGED, status=Delivery.PENDING, locked_until__isnull=True
     )
-    if not await waiting.using_db(conn).exists():
+    if await waiting.select_for_update().using_db(conn).first() is None:
         await enqueue(conn, StormChanged(storm=storm_id), escalation=anchor)
 
 
