@@ -58,14 +58,16 @@ def _pager(page: ReviewPage) -> ActionsBlock | None:
     return ActionsBlock(block_id=ids.REVIEW_PAGER_BLOCK, elements=buttons) if buttons else None
 
 
-def build(page: ReviewPage) -> dict[str, Any]:
-    """Return the review modal for views.open / views.update."""
+def build(page: ReviewPage, *, note: str | None = None) -> dict[str, Any]:
+    """Return the review modal for views.open / views.update; `note` says why a vote was refused."""
     where = f"page {page.page + 1} of {page.pages}"
     head = f"*{escape(page.agent)}*: {page.pending} pending in this storm · {where}"
     if not page.items:
         head = f"*{escape(page.agent)}*: nothing is pending in this storm any more."
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=clip(head, 3000))),
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(head, 3000)))]
+    if note:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(f":warning: {escape(note)}", 3000))))
+    blocks += [
         ContextBlock(
             elements=[
                 MarkdownTextObject(

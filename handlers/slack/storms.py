@@ -70,13 +70,15 @@ async def review(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) ->
     await client.views_open(trigger_id=body["trigger_id"], view=storm_review.build(page))
 
 
-async def _show(body: dict[str, Any], client: AsyncWebClient, page: int | None = None) -> None:
+async def _show(
+    body: dict[str, Any], client: AsyncWebClient, page: int | None = None, note: str | None = None
+) -> None:
     """Re-read the page the member has open (or another one) and show it in the same modal."""
     storm_id, current = ids.parse_review_ref(body["view"]["private_metadata"])
     shown = await storm_actions.review_page(
         storm_id=storm_id, user=body["user"]["id"], page=current if page is None else page
     )
-    await client.views_update(view_id=body["view"]["id"], view=storm_review.build(shown))
+    await client.views_update(view_id=body["view"]["id"], view=storm_review.build(shown, note=note))
 
 
 async def turn_page(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -86,7 +88,14 @@ async def turn_page(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient)
 
 async def _vote(choice: Choice, body: dict[str, Any], rt: Runtime, client: AsyncWebClient) -> None:
     public_id, version = ids.parse_vote_value(body["actions"][0]["value"])
-    await votes.cast(rt, public_id=public_id, user=body["user"]["id"], ballot=Ballot(choice), version=version)
+    try:
+        await votes.cast(
+            rt, public_id=public_id, user=body["user"]["id"], ballot=Ballot(choice), version=version
+        )
+    except CouncilError as error:
+        # A modal has no response_url for the usual ephemeral refusal: the page itself says it.
+        await _show(body, client, note=f"{public_id}: {error.message}")
+        return
     await _show(body, client)
 
 

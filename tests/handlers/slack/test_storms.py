@@ -298,6 +298,18 @@ async def test_review_individually_pages_ten_at_a_time_with_vote_buttons(council
     ]
 
 
+async def test_a_vote_refused_on_the_review_page_is_said_on_the_page(council: Harness) -> None:
+    sent = await flood(council, 5)
+    target = (await stormed(sent))[0].public_id
+    await grouped(council, "2 waiting")
+    before = len(council.fake.views)
+    await click_grouped(council, "U0STRANGER", ids.STORM_REVIEW)
+    page = await opened_view(council, "U0STRANGER", before)
+    page = await _turn(council, page, ids.REVIEW_APPROVE, block=ids.review_block(target), user="U0STRANGER")
+    assert "You are not on this council" in str(page["blocks"])
+    assert await Vote.filter(escalation__public_id=target).count() == 0
+
+
 def _listed(view: dict[str, Any]) -> list[str]:
     return [
         block["block_id"].removeprefix("council_review_")
@@ -307,12 +319,17 @@ def _listed(view: dict[str, Any]) -> list[str]:
 
 
 async def _turn(
-    council: Harness, view: dict[str, Any], action_id: str, *, block: str | None = None
+    council: Harness,
+    view: dict[str, Any],
+    action_id: str,
+    *,
+    block: str | None = None,
+    user: str = "U0TECH001",
 ) -> dict[str, Any]:
     """Click a button inside the review modal; return the modal as it was updated."""
     before = len(council.fake.views)
     current = council.fake.find_view(view_id=view["id"])
-    click = council.fake.block_action_body("U0TECH001", action_id, None, view=current, block_id=block)
+    click = council.fake.block_action_body(user, action_id, None, view=current, block_id=block)
     response = await council.slack(click)
     assert response.status == 200
     updated = await council.fake.wait_for(
