@@ -35,9 +35,7 @@ async def has_message(conn: BaseDBAsyncClient, escalation: Escalation) -> bool:
     return await posts.using_db(conn).exists()
 
 
-async def announce(
-    conn: BaseDBAsyncClient, escalation: Escalation, event: Event, *, delay: float = 0.0
-) -> None:
+async def announce(conn: BaseDBAsyncClient, escalation: Escalation, event: Event) -> None:
     """Write an event about the escalation's message, if it has one (auto-decided ones have none)."""
     if await has_message(conn, escalation):
-        await enqueue(conn, event, escalation=escalation, delay=delay)
+        await enqueue(conn, event, escalation=escalation)

@@ -110,11 +110,12 @@ async def joined(conn: BaseDBAsyncClient, admission: Admission, escalation: Esca
             payload={"agent": agent.name, "first": escalation.public_id, "in_last_minute": admission.recent},
         )
         await enqueue(conn, StormOpened(storm=storm.id), escalation=escalation)
-        return
-    await Storm.filter(id=storm.id).using_db(conn).update(last_at=now)
+    else:
+        await Storm.filter(id=storm.id).using_db(conn).update(last_at=now)
     if admission.pause:
         await _auto_pause(conn, storm, escalation, recent=admission.recent, now=now)
-    await touch(conn, storm.id)
+    if not admission.started:  # the first post, after this commits, shows all of it
+        await touch(conn, storm.id)
 
 
 async def _auto_pause(

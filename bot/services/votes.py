@@ -12,7 +12,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from bot.db import transaction
 from bot.errors import Conflict, EscalationClosed, Invalid, NotAMember, NotFound
 from bot.governance import Choice, Elector, Snapshot, Verdict, evaluate, money
-from bot.outbox.enqueue import announce
+from bot.outbox.enqueue import enqueue
 from bot.outbox.events import TallyChanged
 from bot.runtime import Runtime
 from bot.services import audit, decisions
@@ -176,9 +176,8 @@ async def _judge(
             reasons=[verdict.reason, *([note] if note else [])],
             actor=user,
         )
-    else:
-        # An escalation in a storm has no message of its own to show the tally in.
-        await announce(conn, escalation, TallyChanged(), delay=rt.settings.council_tally_debounce)
+    elif escalation.storm_id is None:  # one in a storm has no message of its own to show it in
+        await enqueue(conn, TallyChanged(), escalation=escalation, delay=rt.settings.council_tally_debounce)
     return verdict
 
 

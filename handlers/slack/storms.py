@@ -117,6 +117,10 @@ async def review_reject(ack: AsyncAck, body: dict[str, Any], client: AsyncWebCli
     """Put the reason modal on top of the review page; its submission counts as any Reject does."""
     await ack()
     public_id, version = ids.parse_vote_value(body["actions"][0]["value"])
-    votable = await votes.check_can_vote(public_id=public_id, user=body["user"]["id"], version=version)
+    try:
+        votable = await votes.check_can_vote(public_id=public_id, user=body["user"]["id"], version=version)
+    except CouncilError as error:
+        await _show(body, client, note=f"{public_id}: {error.message}")
+        return
     view = reject_modal(ref=ids.vote_value(votable.public_id, votable.version), title=votable.title)
     await client.views_push(trigger_id=body["trigger_id"], view=view)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.errors import Forbidden
 from bot.runtime import Runtime
 from bot.schemas import EscalationIn
 from bot.services import agents, config, escalations, storms
@@ -78,3 +79,21 @@ async def test_a_storm_ends_after_its_agents_quiet_spell_once(rt: Runtime, api_k
     assert await storms.end_quiet(rt, now=storm.last_at + timedelta(seconds=61)) == 0
     ended = await Storm.get()
     assert ended.ended_at is not None and ended.open_agent_id is None
+
+
+async def test_auto_pause_just_past_storm_after_pauses_with_the_escalation_that_starts_the_storm(
+    database: str, rt: Runtime
+) -> None:
+    await config.apply_text(
+        YML.replace("storm_after: 2, storm_quiet: 1m", "storm_after: 2, auto_pause_after: 3"),
+        source="council.yml",
+    )
+    key = (
+        await agents.create(name="refund-bot", owner="U0OWNER01", council=None, server_key=rt.server_key)
+    ).api_key
+    opened = [await _open(rt, key) for _ in range(3)]
+    assert opened[2].storm_id is not None
+    assert await _kinds(opened[2]) == ["storm.opened", "storm.auto_paused"]
+    with pytest.raises(Forbidden):
+        await _open(rt, key)
+    assert (await agents.get("refund-bot")).status == "paused"
