@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,7 @@ from models.enums import Delivery
 METADATA_EVENT = "council_escalation"
 UNREADABLE = {"not_in_channel", "missing_scope", "channel_not_found"}
 log = logging.getLogger(__name__)
+Rendering = Callable[[], Awaitable[tuple[str, list[dict[str, Any]]]]]
 
 
 @dataclass(frozen=True)
@@ -128,9 +130,26 @@ async def find_own_post(
     return None
 
 
-async def _already_posted(client: AsyncWebClient, channel: str, public_id: str) -> str | None:
-    """Find our own earlier post of this escalation (a retry after a lost answer)."""
-    return await find_own_post(client, channel, METADATA_EVENT, "escalation_id", public_id)
+async def post_once(
+    ctx: Transport, row: OutboxItem, channel: str, mark: tuple[str, str, Any], message: Rendering
+) -> str:
+    """Post a message unless a retry finds it posted already (by its metadata `mark`); return its ts.
+
+    `mark` is (event type, payload key, value); `message` renders the text and blocks when needed.
+    """
+    event_type, key, value = mark
+    ts = await find_own_post(ctx.slack, channel, event_type, key, value) if row.attempts > 1 else None
+    if ts is None:
+        text, blocks = await message()
+        response = await ctx.slack.chat_postMessage(
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            unfurl_links=False,
+            metadata={"event_type": event_type, "event_payload": {key: value}},
+        )
+        ts = str(response["ts"])
+    return ts
 
 
 async def post(ctx: Transport, row: OutboxItem, event: Event) -> None:
@@ -138,18 +157,12 @@ async def post(ctx: Transport, row: OutboxItem, event: Event) -> None:
     escalation = await Escalation.get(id=row.escalation_id)
     if escalation.message_ts or not escalation.channel_id:
         return
-    retry = row.attempts > 1
-    ts = await _already_posted(ctx.slack, escalation.channel_id, escalation.public_id) if retry else None
-    if ts is None:
-        text, blocks = render(await load_view(escalation))
-        response = await ctx.slack.chat_postMessage(
-            channel=escalation.channel_id,
-            text=text,
-            blocks=blocks,
-            unfurl_links=False,
-            metadata={"event_type": METADATA_EVENT, "event_payload": {"escalation_id": escalation.public_id}},
-        )
-        ts = str(response["ts"])
+
+    async def message() -> tuple[str, list[dict[str, Any]]]:
+        return render(await load_view(escalation))
+
+    mark = (METADATA_EVENT, "escalation_id", escalation.public_id)
+    ts = await post_once(ctx, row, escalation.channel_id, mark, message)
     await Escalation.filter(id=escalation.id, message_ts=None).update(message_ts=ts)
 
 

@@ -6,10 +6,12 @@ escalation, so the worker delivers them one at a time and in order (the post bef
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.outbox.events import Event, StormAutoPaused, StormChanged, StormOpened, kind_of
-from bot.outbox.slack_effects import NotReady, Transport, Undeliverable, find_own_post
+from bot.outbox.slack_effects import NotReady, Transport, Undeliverable, post_once
 from bot.services import storm_view
 from bot.slack import storm_message
 from models import OutboxItem, Storm
@@ -19,7 +21,7 @@ METADATA_EVENT = "council_storm"
 OPENED = kind_of(StormOpened)
 
 
-async def _render(storm: Storm) -> tuple[str, list[dict[str, object]]]:
+async def _render(storm: Storm) -> tuple[str, list[dict[str, Any]]]:
     return storm_message.render(await storm_view.load(storm.id))
 
 
@@ -29,19 +31,11 @@ async def post(ctx: Transport, row: OutboxItem, event: Event) -> None:
     storm = await Storm.get(id=event.storm)
     if storm.message_ts or not storm.channel_id:
         return
-    ts = None
-    if row.attempts > 1:
-        ts = await find_own_post(ctx.slack, storm.channel_id, METADATA_EVENT, "storm_id", storm.id)
-    if ts is None:
-        text, blocks = await _render(storm)
-        response = await ctx.slack.chat_postMessage(
-            channel=storm.channel_id,
-            text=text,
-            blocks=blocks,
-            unfurl_links=False,
-            metadata={"event_type": METADATA_EVENT, "event_payload": {"storm_id": storm.id}},
-        )
-        ts = str(response["ts"])
+
+    async def message() -> tuple[str, list[dict[str, Any]]]:
+        return await _render(storm)
+
+    ts = await post_once(ctx, row, storm.channel_id, (METADATA_EVENT, "storm_id", storm.id), message)
     await Storm.filter(id=storm.id, message_ts=None).update(message_ts=ts)
 
 

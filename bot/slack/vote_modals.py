@@ -30,13 +30,17 @@ def _modal(
     return view.to_dict()
 
 
-def reject_modal(*, ref: str, title: str) -> dict[str, Any]:
-    """Ask why; a Reject counts only with a reason."""
-    reason = InputBlock(
+def _reason(label: str) -> InputBlock:
+    return InputBlock(
         block_id=ids.REASON_BLOCK,
-        label="Why reject? The agent and the council will see this.",
+        label=label,
         element=PlainTextInputElement(action_id=ids.REASON_INPUT, multiline=True, max_length=TEXT_MAX),
     )
+
+
+def reject_modal(*, ref: str, title: str) -> dict[str, Any]:
+    """Ask why; a Reject counts only with a reason."""
+    reason = _reason("Why reject? The agent and the council will see this.")
     return _modal(
         callback_id=ids.REJECT_MODAL,
         ref=ref,
@@ -97,11 +101,7 @@ def resolve_modal(*, ref: str, title: str) -> dict[str, Any]:
 
 def storm_reject_modal(*, ref: str, agent: str, seated: int, alone: int) -> dict[str, Any]:
     """Ask why, before a member's Reject is cast on every pending escalation of a storm."""
-    reason = InputBlock(
-        block_id=ids.REASON_BLOCK,
-        label="Why reject them all? The agent and the council will see this.",
-        element=PlainTextInputElement(action_id=ids.REASON_INPUT, multiline=True, max_length=TEXT_MAX),
-    )
+    reason = _reason("Why reject them all? The agent and the council will see this.")
     if alone == seated:
         effect = f"Your reject decides all {seated} by itself: each is rejected with your reason."
     elif alone == 0:

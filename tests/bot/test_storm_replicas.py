@@ -17,6 +17,7 @@ from bot.outbox.slack_effects import METADATA_EVENT as ESCALATION_POST
 from bot.outbox.storm_effects import METADATA_EVENT as STORM_POST
 from models import Escalation, OutboxItem, Storm
 from models.enums import Delivery
+from tests.bot.test_restart import _serve
 from tests.fakeslack import FakeSlack
 from tests.harness import COUNCIL_YML, free_port
 
@@ -58,23 +59,6 @@ async def _cli(env: dict[str, str], *args: str) -> str:
     out, _ = await process.communicate()
     assert process.returncode == 0, args
     return out.decode()
-
-
-async def _serve(env: dict[str, str], http: aiohttp.ClientSession) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", env=env, stderr=asyncio.subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{env['PORT']}/healthz"
-    for _ in range(1200):  # up to a minute: a loaded machine starts Python slowly
-        try:
-            async with http.get(url) as response:
-                if response.status == 200:
-                    return process
-        except aiohttp.ClientConnectionError:
-            pass
-        assert process.returncode is None, f"council serve exited with {process.returncode}"
-        await asyncio.sleep(0.05)
-    raise AssertionError("council serve did not start serving")
 
 
 async def _settled(fake: FakeSlack) -> None:
