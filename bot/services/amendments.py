@@ -115,11 +115,13 @@ async def _same_route(agent: Agent, escalation: Escalation) -> None:
 
 
 def _check_cap(agent: Agent, escalation: Escalation) -> None:
-    cap = LimitsSpec.model_validate(agent.limits).max_amount
-    if cap is not None and escalation.amount is not None and escalation.amount > cap:
+    cap = LimitsSpec.model_validate(agent.limits).cap()
+    if cap is None or escalation.amount is None or not cap.counts(escalation.currency):
+        return
+    if escalation.amount > cap.amount:
         raise Invalid(
             f"amount {money(escalation.amount, escalation.currency)} is over {agent.name}'s hard cap of "
-            f"{money(cap, escalation.currency)}",
+            f"{money(cap.amount, cap.currency or escalation.currency)}",
             details=[{"field": "action.amount", "message": "over the agent's hard cap"}],
         )
 

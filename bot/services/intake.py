@@ -40,20 +40,27 @@ async def check_rate(agent: Agent) -> None:
     )
 
 
-async def auto_approved_24h(conn: BaseDBAsyncClient, agent: Agent) -> Decimal:
-    """Sum what policies approved for this agent without the council in the last 24 hours."""
+async def auto_approved_24h(conn: BaseDBAsyncClient, agent: Agent, currency: str | None = None) -> Decimal:
+    """Sum what policies approved for this agent without the council in the last 24 hours.
+
+    With a currency, only approvals in that currency count: a budget in USD is not spent by euros.
+    """
     since = datetime.now(UTC) - timedelta(hours=24)
-    amounts = (
-        await Decision.filter(
-            escalation__agent_id=agent.id,
-            decided_by=DecidedBy.POLICY,
-            outcome=Outcome.APPROVED,
-            decided_at__gte=since,
-        )
-        .using_db(conn)
-        .values_list("approved_amount", flat=True)
+    approved = Decision.filter(
+        escalation__agent_id=agent.id,
+        decided_by=DecidedBy.POLICY,
+        outcome=Outcome.APPROVED,
+        decided_at__gte=since,
     )
-    return sum((Decimal(a) for a in amounts if a is not None), Decimal(0))
+    rows = await approved.using_db(conn).values_list("approved_amount", "escalation__currency")
+    return sum(
+        (
+            Decimal(amount)
+            for amount, spent_in in rows
+            if amount is not None and (currency is None or (spent_in or "").upper() == currency)
+        ),
+        Decimal(0),
+    )
 
 
 async def _settle(conn: BaseDBAsyncClient, agent: Agent, body: EscalationIn, chosen: Route) -> Settlement:
@@ -61,10 +68,11 @@ async def _settle(conn: BaseDBAsyncClient, agent: Agent, body: EscalationIn, cho
         return Settlement(None, chosen.reason)
     limits = LimitsSpec.model_validate(agent.limits)
     used = Decimal(0)
-    if chosen.decide == "approve" and limits.auto_budget_24h is not None:
+    budget = limits.budget()
+    if chosen.decide == "approve" and budget is not None:
         # One agent's auto-approvals are settled one at a time, so concurrent requests cannot overshoot.
         await Agent.filter(id=agent.id).select_for_update().using_db(conn).first()
-        used = await auto_approved_24h(conn, agent)
+        used = await auto_approved_24h(conn, agent, budget.currency)
     return settle(
         policy_decides=chosen.decide,
         policy=chosen.policy,
