@@ -114,7 +114,7 @@ async def councils(name: str | None = None) -> list[Seats]:
     """Each council (or the one named) with its members; an unknown name is refused."""
     if name is not None and not is_name(name):
         raise NotFound(f"There is no council named `{name[:80]}`. Try `/council members`.")
-    query = Council.filter(name=name) if name else Council.all()
+    query = Council.filter(name=name) if name else Council.filter(retired_at=None)
     found = []
     for council in await query.order_by("name"):
         members = await Member.filter(council=council).order_by("-active", "id")

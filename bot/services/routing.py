@@ -55,9 +55,11 @@ async def route(
     spec: RouteSpec = policy if policy is not None else fallback
     name = policy.name if policy is not None else None
     council_name = spec.council or fallback.council
-    council = await Council.filter(name=council_name).first() if council_name else None
+    # A council council.yml no longer lists is retired: it receives no new escalations.
+    live = Council.filter(retired_at=None)
+    council = await live.filter(name=council_name).first() if council_name else None
     if council is None and agent.council_id is not None:
-        council = await Council.filter(id=agent.council_id).first()
+        council = await live.filter(id=agent.council_id).first()
     deadline = spec.deadline_seconds() if spec.deadline or spec is fallback else fallback.deadline_seconds()
     if kind == Kind.INCIDENT and not (spec.deadline or fallback.deadline):
         # An incident's deadline is for taking ownership: far shorter than a vote's.

@@ -26,6 +26,7 @@ from tests.fakeslack import FakeSlack
 from tests.harness import REFUND, CallbackSink
 
 AUTO_YML = """
+admins: [U0ADMIN01]
 councils:
   - name: ai-council
     channel: C0COUNCIL

@@ -15,6 +15,7 @@ from bot.services.votes import Ballot
 from models import Decision, Escalation, OutboxItem
 
 TIMED = """
+admins: [U0ADMIN01]
 councils:
   - name: ai-council
     channel: C0COUNCIL
