@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from bot import db, keys
 from bot.council_file import NAME_PATTERN, USER_ID_PATTERN
-from bot.errors import CouncilError
+from bot.errors import ConfigError, CouncilError
 from bot.settings import Settings, StartupError, env_file_typos
 
 USER_ID = re.compile(USER_ID_PATTERN)
@@ -63,6 +63,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode")
     serve.add_argument("--host", help="listen address (default HOST or 0.0.0.0)")
     serve.add_argument("--port", type=_port, help="listen port (default PORT or 3000)")
+    serve.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="apply a council.yml without admins, councils or policies (or set COUNCIL_ALLOW_EMPTY=true)",
+    )
     commands.add_parser("demo", help="run the whole loop with a built-in Slack stand-in")
     commands.add_parser("migrate", help="bring the database schema up to date")
     agent = commands.add_parser("agent", help="create and manage agents").add_subparsers(
@@ -88,8 +93,18 @@ def parser() -> argparse.ArgumentParser:
     config = commands.add_parser("config", help="council.yml in and out").add_subparsers(
         dest="config_command", required=True, metavar="ACTION", help="apply a file, or export one"
     )
-    apply = config.add_parser("apply", help="apply a council.yml (idempotent)")
+    apply = config.add_parser(
+        "apply", help="make the database match a council.yml, printing each change (idempotent)"
+    )
     apply.add_argument("file", type=Path, help="the council.yml to apply")
+    apply.add_argument(
+        "--dry-run", action="store_true", help="print the changes it would make, and change nothing"
+    )
+    apply.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="apply a file without admins, councils or policies (otherwise refused: it would wipe them)",
+    )
     config.add_parser("export", help="print the configuration as council.yml")
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(
         dest="audit_command", required=True, metavar="ACTION", help="verify the chain, or print its head"
@@ -134,6 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as error:
         print(f"council: {error}", file=sys.stderr)
         return 2
+    except ConfigError as error:
+        print(f"council: {error.message}", file=sys.stderr)
+        return 2
     except CouncilError as error:
         print(f"council: {error.message}", file=sys.stderr)
         return 1
@@ -167,7 +185,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         from bot.serve import serve
 
-        return serve(settings, socket_mode=args.socket_mode, host=args.host, port=args.port)
+        return serve(
+            settings,
+            socket_mode=args.socket_mode,
+            host=args.host,
+            port=args.port,
+            allow_empty=args.allow_empty or settings.council_allow_empty,
+        )
     if args.command == "demo":
         from bot.demo import run_demo
 
@@ -243,8 +267,15 @@ async def _configure(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services import config
 
     if args.config_command == "apply":
-        report = await config.apply_text(_read(args.file), source=str(args.file))
-        print("\n".join(report.changes) if report.changes else "no changes: the database already matches")
+        report = await config.apply_text(
+            _read(args.file), source=str(args.file), dry_run=args.dry_run, allow_empty=args.allow_empty
+        )
+        if report.changes:
+            print("\n".join(report.changes))
+            if args.dry_run:
+                print(f"dry run: nothing applied ({len(report.changes)} changes)")
+        else:
+            print("no changes: the database already matches")
         return 0
     print(yaml.safe_dump(await config.export(), sort_keys=False, allow_unicode=True), end="")
     return 0
@@ -262,7 +293,7 @@ def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as error:
-        raise CouncilError(f"{path}: cannot read: {error.strerror}") from None
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
 
 
 async def _with_database(settings: Settings, command: Callable[[], Awaitable[int]]) -> int:

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=0, le=65535)
     council_config: Path | None = None
     council_allow_private_callbacks: bool = False
+    council_allow_empty: bool = False
     council_secret_key: SecretStr | None = None
     council_secret_key_file: Path = Path("council.key")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
