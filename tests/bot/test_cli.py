@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import importlib.metadata
 import json
@@ -277,3 +278,31 @@ def test_agent_list_says_when_there_are_none(env: dict[str, str], tmp_path: Path
     assert listed.returncode == 0 and listed.stdout == "no agents\n"
     as_json = run("agent", "list", "--json", env=env, cwd=tmp_path)
     assert as_json.returncode == 0 and json.loads(as_json.stdout) == []
+
+
+async def test_commands_migrating_one_database_at_once_all_succeed(
+    env: dict[str, str], tmp_path: Path, database_url: str
+) -> None:
+    # `council serve` starting while an admin runs `council agent create`, or two replicas starting
+    # together: each migrates first, and only one may apply a migration at a time.
+    async def migrate() -> tuple[int, bytes]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "migrate",
+            env=env | {"DATABASE_URL": database_url},
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            return -1, b"still migrating after 120 s"
+        return process.returncode or 0, stderr
+
+    results = await asyncio.gather(*(migrate() for _ in range(4)))
+    assert results == [(0, b"")] * 4
