@@ -43,7 +43,6 @@ async def create(
             body.callback_url, allow_private=rt.settings.council_allow_private_callbacks
         )
     body.check_deadline()
-    await intake.check_rate(agent)
     chosen = await route(
         agent=agent,
         kind=body.kind,
