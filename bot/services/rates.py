@@ -30,7 +30,8 @@ async def admit(conn: BaseDBAsyncClient, agent: Agent) -> None:
         return
     now = datetime.now(UTC)
     mine = AuditEvent.filter(actor_type="agent", actor_id=agent.name, action__in=COUNTED)
-    recent = await mine.filter(at__gt=now - WINDOW).using_db(conn).order_by("at").values_list("at", flat=True)
+    rows = await mine.filter(at__gt=now - WINDOW).using_db(conn).order_by("at").values_list("at")
+    recent: list[datetime] = [at for (at,) in rows]
     if len(recent) < rate:
         return
     wait = retry_after(recent, rate=rate, now=now)
