@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,7 @@ from bot.db import transaction
 from bot.errors import Invalid
 from bot.governance import LimitsSpec, Settlement, Snapshot, electorate_for, settle
 from bot.governance.ballot import Elector
+from bot.governance.policy import reminders_within
 from bot.outbox.enqueue import enqueue
 from bot.outbox.events import Opened
 from bot.schemas import EscalationIn
@@ -95,11 +97,15 @@ def _fields(body: EscalationIn, chosen: Route, settlement: Settlement, snapshot:
         "rule": rule,
         "electorate": electorate,
         "on_timeout": chosen.on_timeout,
-        "remind_at": [(now + timedelta(seconds=s)).isoformat() for s in chosen.remind_offsets]
-        if voting
-        else [],
+        "remind_at": _remind_at(chosen, now=now, deadline=deadline) if voting else [],
         "deadline": deadline if voting or body.kind == Kind.INCIDENT else None,
     }
+
+
+def _remind_at(chosen: Route, *, now: datetime, deadline: datetime) -> list[str]:
+    """When to remind, from this escalation's own deadline (the agent's, if it gave one)."""
+    length = math.floor((deadline - now).total_seconds())
+    return [(now + timedelta(seconds=s)).isoformat() for s in reminders_within(chosen.reminders, length)]
 
 
 async def open_escalation(
