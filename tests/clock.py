@@ -18,6 +18,10 @@ class ManualClock:
         """The time as a number of seconds, for clocks that count in seconds (the fake's)."""
         return self.at.timestamp()
 
+    def catch_up(self) -> None:
+        """Move to the real time if it is later (rows written since carry the real time)."""
+        self.at = max(self.at, datetime.now(UTC))
+
     def advance(self, seconds: float) -> None:
         self.at += timedelta(seconds=seconds)
 
