@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -123,6 +124,10 @@ async def test_sigkill_while_slack_is_down_then_restart_posts_once(
         server.send_signal(signal.SIGKILL)
         await server.wait()
         assert fake.messages("C0COUNCIL") == []
+        # However long the backoff it was left with, a restart makes the row due at once.
+        await OutboxItem.filter(kind="escalation.opened").update(
+            next_attempt_at=datetime.now(UTC) + timedelta(hours=1)
+        )
 
         fake.down = False
         server = await _serve(environment, http)
