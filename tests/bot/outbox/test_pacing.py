@@ -9,13 +9,16 @@ import aiohttp
 import pytest
 
 from bot.app import slack_client
+from bot.governance import Choice
 from bot.outbox.pacing import POST_PER_CHANNEL, TIER_3, Call, Pacer
 from bot.outbox.worker import OutboxWorker
 from bot.runtime import Runtime
 from bot.schemas import EscalationIn
-from bot.services import agents, config, escalations
+from bot.services import agents, config, escalations, votes
+from bot.services.agents import Credentials
+from bot.services.votes import Ballot
 from bot.settings import Settings
-from models import Escalation
+from models import Escalation, OutboxItem
 from tests.clock import ManualClock
 from tests.fakeslack import FakeSlack
 from tests.harness import REFUND
@@ -122,3 +125,40 @@ async def test_a_burst_to_one_channel_is_paced_without_429s_and_another_channel_
     assert last_council - start >= len(burst) - POST_PER_CHANNEL.burst
     # The other channel went at once, though its rows were written after the whole burst.
     assert max(float(m.ts) for m in legal_posts) - start < 1.0
+
+
+async def test_a_burst_of_votes_is_one_tally_update_showing_the_final_state(
+    settings: Settings,
+    credentials: Credentials,
+    fake: FakeSlack,
+    clock: ManualClock,
+) -> None:
+    debounced = Runtime(
+        settings=settings.model_copy(update={"council_tally_debounce": 2}), server_key=b"k" * 32
+    )
+    client = slack_client(settings.model_copy(update={"slack_api_url": fake.api_url}))
+    async with aiohttp.ClientSession() as http:
+        worker = OutboxWorker(debounced, client, http, clock=clock.now, sleep=clock.sleep)
+        escalation = await _escalate(debounced, credentials.api_key)
+        clock.catch_up()
+        await worker.deliver_due()
+        # Votes and changes of mind, all within the debounce: none decides (one approve, one reject).
+        for user, choice in [
+            ("U0TECH001", Choice.ABSTAIN),
+            ("U0FIN0001", Choice.ABSTAIN),
+            ("U0TECH001", Choice.APPROVE),
+            ("U0FIN0001", Choice.REJECT),
+        ]:
+            ballot = Ballot(choice, reason="over policy" if choice == Choice.REJECT else None)
+            await votes.cast(debounced, public_id=escalation.public_id, user=user, ballot=ballot)
+        clock.catch_up()
+        await worker.deliver_due()
+        assert [c for c in fake.calls if c.method == "chat.update"] == []  # still within the debounce
+        clock.advance(2.5)
+        await worker.deliver_due()
+    updates = [c for c in fake.calls if c.method == "chat.update"]
+    assert len(updates) == 1 and updates[0].ok
+    shown = fake.rendered_text(fake.messages("C0COUNCIL")[0])
+    assert "*Tally* Approve 1 · Reject 1 · Abstain 0 · Waiting 1" in shown, shown
+    assert "@U0TECH001 (technology): *Approve*" in shown and "@U0FIN0001 (finance): *Reject*" in shown
+    assert not await OutboxItem.filter(status="pending").exists()
