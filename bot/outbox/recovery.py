@@ -3,7 +3,8 @@
 Slack is retried within seconds, never more than a minute apart; an agent's endpoint has a longer
 cap of its own. Waiting rows do not wait out their backoff when there is news: once a call to Slack
 succeeds after failures, every Slack row waiting in backoff is due at once (the pacer still spaces
-them), and at start every pending row is, since nothing a previous process knew still holds.
+them), and at start every row waiting after a try is, since what a previous process knew no
+longer holds.
 """
 
 from __future__ import annotations
@@ -65,14 +66,15 @@ def max_attempts(kind: str) -> int:
 
 
 async def due_after_restart(now: datetime) -> int:
-    """Make every pending row due now; return how many were waiting.
+    """Make every pending row that has been tried due now; return how many were waiting.
 
-    A claim held by a previous process of this Council is released too. On SQLite one process owns
-    the database, so every claim is a dead process's; on PostgreSQL a claim may be another live
-    replica's delivery in flight, so only lapsed claims are released (the rest lapse within
-    worker.CLAIM_SECONDS).
+    Backoff and claims are what a previous process knew; a row written to wait (a debounced tally)
+    keeps its time. A claim is released too: on SQLite one process owns the database, so every
+    claim is a dead process's; on PostgreSQL a claim may be another live replica's delivery in
+    flight, so only lapsed claims are released (the rest lapse within worker.CLAIM_SECONDS).
     """
-    waiting = OutboxItem.filter(status=Delivery.PENDING, next_attempt_at__gt=now)
+    tried = Q(attempts__gt=0) | Q(last_error__isnull=False)
+    waiting = OutboxItem.filter(tried, status=Delivery.PENDING, next_attempt_at__gt=now)
     if db.dialect() != "sqlite":
         waiting = waiting.filter(Q(locked_until__isnull=True) | Q(locked_until__lte=now))
     return await waiting.update(next_attempt_at=now, locked_until=None)

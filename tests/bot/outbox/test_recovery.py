@@ -185,6 +185,13 @@ async def test_every_pending_row_is_due_at_once_after_a_restart(
         await OutboxItem.filter(escalation=held).update(
             attempts=1, locked_until=now + timedelta(seconds=59), next_attempt_at=now + timedelta(seconds=59)
         )
+        # A row written to wait, never tried: a debounced tally keeps its time.
+        debounced = await OutboxItem.create(
+            kind="escalation.tally",
+            escalation=backoff,
+            payload={},
+            next_attempt_at=now + timedelta(minutes=1),
+        )
         worker = _worker(rt, settings, fake, http, None)
         running = asyncio.create_task(worker.run())
         try:
@@ -200,3 +207,5 @@ async def test_every_pending_row_is_due_at_once_after_a_restart(
         assert posted == {backoff.public_id, crashed.public_id}
         assert (await OutboxItem.get(escalation=held, kind=OPENED)).status == "pending"
     assert len(_top_level_posts(fake)) == len(posted)
+    await debounced.refresh_from_db()
+    assert debounced.status == "pending" and debounced.next_attempt_at == now + timedelta(minutes=1)
