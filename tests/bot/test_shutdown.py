@@ -3,46 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
-import sys
 
 import aiohttp
 
 from models import Escalation, OutboxItem
-from tests.bot.test_restart import _council, environment, fake
+from tests.bot.test_restart import _configured, _serve, environment, fake
 from tests.fakeslack import FakeSlack
 from tests.harness import REFUND
 
 __all__ = ["environment", "fake"]
 DRAINING = "outbox stopping: waiting up to"
-
-
-async def _serve(
-    env: dict[str, str], http: aiohttp.ClientSession, log: list[str]
-) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", env=env, stderr=asyncio.subprocess.PIPE
-    )
-
-    async def read_log() -> None:
-        assert process.stderr is not None
-        async for line in process.stderr:
-            log.append(line.decode(errors="replace"))
-
-    asyncio.get_running_loop().create_task(read_log())
-    url = f"http://127.0.0.1:{env['PORT']}/healthz"
-    for _ in range(1200):  # up to a minute: a loaded CI machine starts Python slowly
-        try:
-            async with http.get(url) as response:
-                if response.status == 200:
-                    return process
-        except aiohttp.ClientConnectionError:
-            pass
-        if process.returncode is not None:
-            raise AssertionError(f"council serve exited with {process.returncode}:\n{''.join(log)}")
-        await asyncio.sleep(0.05)
-    raise AssertionError("council serve did not start serving")
 
 
 async def _logged(log: list[str], text: str) -> None:
@@ -56,21 +27,7 @@ async def _logged(log: list[str], text: str) -> None:
 async def test_sigterm_finishes_the_delivery_in_flight_then_exits_0(
     environment: dict[str, str], fake: FakeSlack
 ) -> None:
-    code, _, err = await _council(environment, "config", "apply", environment["COUNCIL_CONFIG"])
-    assert code == 0, err
-    code, out, err = await _council(
-        environment,
-        "agent",
-        "create",
-        "refund-bot",
-        "--owner",
-        "U0OWNER01",
-        "--council",
-        "ai-council",
-        "--json",
-    )
-    assert code == 0, err
-    key = json.loads(out)["api_key"]
+    key = (await _configured(environment))["api_key"]
     arrived, release = fake.hold_next("chat.postMessage")  # Slack is slow to answer the post
     log: list[str] = []
     async with aiohttp.ClientSession() as http:

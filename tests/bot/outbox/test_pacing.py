@@ -19,9 +19,12 @@ from bot.services.agents import Credentials
 from bot.services.votes import Ballot
 from bot.settings import Settings
 from models import Escalation, OutboxItem
+from tests.bot.outbox.clocked import clock, fake
 from tests.clock import ManualClock
 from tests.fakeslack import FakeSlack
 from tests.harness import REFUND
+
+__all__ = ["clock", "fake"]
 
 TWO_COUNCILS = """
 councils:
@@ -40,17 +43,6 @@ policies:
   - {name: refunds, match: {kind: approval}, council: ai-council, rule: {type: single}}
 defaults: {council: ai-council}
 """
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-async def fake(clock: ManualClock) -> AsyncIterator[FakeSlack]:
-    async with FakeSlack(clock=clock.seconds, wall_clock=clock.seconds) as slack:
-        yield slack
 
 
 @pytest.fixture

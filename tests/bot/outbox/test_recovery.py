@@ -20,28 +20,28 @@ from bot.services import agents, escalations
 from bot.services.agents import Credentials
 from bot.settings import Settings
 from models import Escalation, OutboxItem
+from tests.bot.outbox.clocked import clock, fake
 from tests.clock import ManualClock
 from tests.fakeslack import FakeSlack
 from tests.harness import REFUND
 
+__all__ = ["clock", "fake"]
+
 OPENED = "escalation.opened"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-async def fake(clock: ManualClock) -> AsyncIterator[FakeSlack]:
-    async with FakeSlack(clock=clock.seconds, wall_clock=clock.seconds) as slack:
-        yield slack
 
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+def worker(
+    rt: Runtime, settings: Settings, fake: FakeSlack, http: aiohttp.ClientSession, clock: ManualClock
+) -> OutboxWorker:
+    """A worker on the test's clock."""
+    return _worker(rt, settings, fake, http, clock)
 
 
 def _worker(
@@ -79,14 +79,8 @@ def test_callbacks_have_their_own_longer_cap() -> None:
 
 
 async def test_a_minute_long_outage_then_everything_posts_within_seconds_each_once(
-    rt: Runtime,
-    settings: Settings,
-    credentials: Credentials,
-    fake: FakeSlack,
-    clock: ManualClock,
-    http: aiohttp.ClientSession,
+    rt: Runtime, credentials: Credentials, fake: FakeSlack, clock: ManualClock, worker: OutboxWorker
 ) -> None:
-    worker = _worker(rt, settings, fake, http, clock)
     fake.down = True
     opened = [await _escalate(rt, credentials, title=f"Refund {n}") for n in range(5)]
     clock.catch_up()
@@ -119,14 +113,8 @@ async def test_a_minute_long_outage_then_everything_posts_within_seconds_each_on
 
 
 async def test_success_after_failures_makes_the_rows_in_backoff_due_at_once(
-    rt: Runtime,
-    settings: Settings,
-    credentials: Credentials,
-    fake: FakeSlack,
-    clock: ManualClock,
-    http: aiohttp.ClientSession,
+    rt: Runtime, credentials: Credentials, fake: FakeSlack, clock: ManualClock, worker: OutboxWorker
 ) -> None:
-    worker = _worker(rt, settings, fake, http, clock)
     fake.down = True
     waiting = [await _escalate(rt, credentials, title=f"Refund {n}") for n in range(3)]
     clock.catch_up()
@@ -145,14 +133,8 @@ async def test_success_after_failures_makes_the_rows_in_backoff_due_at_once(
 
 
 async def test_rows_waiting_for_a_429_keep_waiting_when_slack_recovers(
-    rt: Runtime,
-    settings: Settings,
-    credentials: Credentials,
-    fake: FakeSlack,
-    clock: ManualClock,
-    http: aiohttp.ClientSession,
+    rt: Runtime, credentials: Credentials, fake: FakeSlack, clock: ManualClock, worker: OutboxWorker
 ) -> None:
-    worker = _worker(rt, settings, fake, http, clock)
     limited = await _escalate(rt, credentials)
     fake.fail_next("chat.postMessage", status=429, retry_after=30)
     clock.catch_up()
