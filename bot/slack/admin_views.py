@@ -13,7 +13,7 @@ from bot.slack.text import channel, escape, mention, money, safe, utc
 
 HELP = """*Council* — `/council <command>`
 • `help` — this list
-• `status` — pending approvals and open incidents
+• `status` — pending approvals, open incidents, dead deliveries
 • `members [COUNCIL]` — each council's members: function, role, whether active, delegate
 • `agents` (or `agent list`) — agents, their owners and whether they are paused
 • `policies` — the routing policies in order, and the default route
