@@ -86,6 +86,7 @@ def create_app(settings: Settings, *, socket_mode: bool = False) -> web.Applicat
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_slack)
     app.cleanup_ctx.append(_outbox_worker)
+    app.on_shutdown.append(_stop_taking_work)
     app.cleanup_ctx.append(_scheduler)
     handlers.api.register(app)
     if socket_mode:
@@ -134,9 +135,15 @@ async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
         app[WORKER] = worker
         task = asyncio.create_task(worker.run(), name="council-outbox")
         yield
+        # SIGTERM: the listener is closed and nothing new is started; what is in flight lands first.
+        await worker.drain()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def _stop_taking_work(app: web.Application) -> None:
+    app[WORKER].stop_taking_work()
 
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:

@@ -1,4 +1,4 @@
-"""The `council` command: serve, demo, agents, council.yml, migrations and the audit check."""
+"""The `council` command: serve, demo, agents, council.yml, migrations, the audit check and the outbox."""
 
 from __future__ import annotations
 
@@ -122,7 +122,27 @@ def parser() -> argparse.ArgumentParser:
         "checkpoint", help="verify, then print the head (count, hash) to keep outside the database"
     )
     checkpoint.add_argument("--json", action="store_true", help='print {"count", "hash", "at"}')
+    _outbox_parser(commands)
     return root
+
+
+def _row_id(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an outbox row id (a number `outbox list` shows)")
+    return int(value)
+
+
+def _outbox_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    outbox = commands.add_parser("outbox", help="deliveries to Slack and agents").add_subparsers(
+        dest="outbox_command", required=True, metavar="ACTION", help="list what waits, or retry dead ones"
+    )
+    listing = outbox.add_parser("list", help="list the deliveries still waiting and the dead ones")
+    listing.add_argument("--dead", action="store_true", help="only the dead ones (given up after retries)")
+    listing.add_argument("--json", action="store_true", help="print a JSON list")
+    retry = outbox.add_parser("retry", help="send dead deliveries again, due at once")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", type=_row_id, help="the dead row to retry (its id in `outbox list`)")
+    which.add_argument("--all-dead", action="store_true", help="retry every dead delivery")
 
 
 def _version() -> str:
@@ -201,7 +221,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _command(args: argparse.Namespace, settings: Settings) -> Callable[[], Awaitable[int]]:
     """Pick the command's coroutine; it runs once the database is open."""
-    run = {"migrate": _migrate, "agent": _agent, "config": _configure, "audit": _audit}[args.command]
+    run = {
+        "migrate": _migrate,
+        "agent": _agent,
+        "config": _configure,
+        "audit": _audit,
+        "outbox": _outbox,
+    }[args.command]
     return lambda: run(args, settings)
 
 
@@ -287,6 +313,14 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
     if args.audit_command == "checkpoint":
         return await audit_commands.checkpoint(args)
     return await audit_commands.verify(args)
+
+
+async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import outbox_commands
+
+    if args.outbox_command == "retry":
+        return await outbox_commands.retry(args)
+    return await outbox_commands.listing(args)
 
 
 def _read(path: Path) -> str:

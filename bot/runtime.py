@@ -95,15 +95,21 @@ class Doorbell:
 class SlackHealth:
     """How this process's calls to Slack are going, for /readyz: the last failure and since when.
 
-    `failing_since` is the first failure after the last success; a success clears it.
+    `failing_since` is the first failure after the last success; a success clears it and counts one
+    more recovery, which tells the outbox worker to bring forward the Slack rows waiting in backoff.
     """
 
     last_error: str | None = None
     failing_since: datetime | None = None
     last_ok: datetime | None = None
+    recoveries: int = 0
+    # 429s Slack answered this process, for /metrics: Council's own pacing should keep it near zero.
+    rate_limited: int = 0
 
     def ok(self) -> None:
         self.last_ok = datetime.now(UTC)
+        if self.failing_since is not None:
+            self.recoveries += 1
         self.failing_since = None
 
     def failed(self, error: str) -> None:

@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.governance import Snapshot
 from bot.outbox.enqueue import OPENED
 from bot.outbox.events import COALESCING_KINDS, Event
+from bot.outbox.pacing import POST, Call
 from bot.slack import notices
 from bot.slack.escalation_message import render
 from bot.slack.escalation_view import EscalationView, VoteLine
@@ -134,7 +135,8 @@ async def post(ctx: Transport, row: OutboxItem, event: Event) -> None:
     escalation = await Escalation.get(id=row.escalation_id)
     if escalation.message_ts or not escalation.channel_id:
         return
-    retry = row.attempts > 1
+    # A post tried before may have reached Slack unanswered (a lost answer, or a process killed).
+    retry = row.attempts > 1 or row.last_error is not None
     ts = await _already_posted(ctx.slack, escalation.channel_id, escalation.public_id) if retry else None
     if ts is None:
         text, blocks = render(await load_view(escalation))
@@ -213,3 +215,24 @@ async def direct_message(ctx: Transport, row: OutboxItem, event: Event) -> None:
     text = notices.direct_message(event, await load_view(escalation))
     opened = await ctx.slack.conversations_open(users=user)
     await ctx.slack.chat_postMessage(channel=opened["channel"]["id"], text=text, unfurl_links=False)
+
+
+def planned_calls(deliverer: object, row: OutboxItem, event: Event, channel: str | None) -> list[Call]:
+    """The Slack calls a row's deliverer will make, for the pacer to let it start only when all may go.
+
+    `channel` is the escalation's council channel; a direct message goes to the person's own DM.
+    """
+    if deliverer is direct_message:
+        user: str = event.user  # type: ignore[attr-defined]
+        return [Call("conversations.open"), Call(POST, f"@{user}")]
+    if deliverer is post:
+        tried = row.attempts > 0 or row.last_error is not None
+        # A retry first reads the channel's history for its earlier post.
+        return [Call(POST, channel), Call("conversations.history")] if tried else [Call(POST, channel)]
+    if deliverer is refresh:
+        return [Call("chat.update")]
+    if deliverer is reply:
+        return [Call(POST, channel)]
+    if deliverer is refresh_and_reply:
+        return [Call("chat.update"), Call(POST, channel)]
+    return []

@@ -144,6 +144,8 @@ async def test_every_documented_answer_is_given_and_matches_the_document(api: Co
     assert status == 200 and amended["version"] == 2
     assert (await api.call("PATCH", one, id=other, body={"title": "x"}))[0] == 404
     await _malformed(api, "PATCH", one, esc)
+    # Members vote on the amended message, once Slack shows it (Council paces its updates to Slack).
+    await council.fake.wait_for(lambda: "(amended)" in council.message_text(esc), timeout=60)
     await council.click("U0TECH001", ids.APPROVE, esc)
     await council.reject("U0FIN0001", esc, "Check for fraud first.")
     await council.click("U0PEOPLE1", ids.APPROVE, esc)

@@ -18,7 +18,7 @@ from bot.services.votes import Ballot
 from bot.slack import admin_views
 from bot.slack.text import escape
 from handlers.slack import commands
-from models import Agent, AuditEvent, Escalation
+from models import Agent, AuditEvent, Escalation, OutboxItem
 from tests.bot.services.conftest import council, credentials, rt
 from tests.harness import COUNCIL_YML
 
@@ -250,3 +250,16 @@ async def test_digest_now_is_for_admins_and_says_it_does_not_exist_yet(council: 
 async def test_odd_words_get_a_plain_answer_not_a_crash(council: None, text: str) -> None:
     answer = await _ask(text)
     assert "Something went wrong" not in answer and answer.strip()
+
+
+async def test_status_counts_dead_deliveries_and_says_how_to_retry_them(
+    rt: Runtime, credentials: Credentials
+) -> None:
+    escalation = await _open(rt, credentials)
+    await OutboxItem.filter(escalation=escalation).update(status="dead", last_error="slack: is_archived")
+    answer = await _ask("status")
+    assert answer.splitlines()[0] == (
+        ":warning: *1* delivery is dead (1 to Slack): see `council outbox list --dead`, "
+        "then `council outbox retry ID` or `--all-dead`."
+    )
+    assert answer.splitlines()[1].startswith("*1* approvals pending")
