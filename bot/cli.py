@@ -299,7 +299,8 @@ async def _configure(args: argparse.Namespace, settings: Settings) -> int:
         if report.changes:
             print("\n".join(report.changes))
             if args.dry_run:
-                print(f"dry run: nothing applied ({len(report.changes)} changes)")
+                count = len(report.changes)
+                print(f"dry run: nothing applied ({count} change{'' if count == 1 else 's'})")
         else:
             print("no changes: the database already matches")
         return 0

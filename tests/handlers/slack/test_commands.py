@@ -118,6 +118,15 @@ async def test_an_admin_pauses_and_resumes_with_a_reason_everyone_can_read(crede
     assert (await _ask("agent pause")).startswith("Use `/council agent list`")
 
 
+async def test_an_agent_removed_from_council_yml_is_not_resumed_from_slack(credentials: Credentials) -> None:
+    without = COUNCIL_YML.replace("  - {name: refund-bot, owner: U0OWNER01, council: ai-council}\n", "")
+    await config.apply_text(without, source="council.yml")
+    assert await _ask("agent resume refund-bot") == (
+        "agent refund-bot was removed from council.yml; add it back to the file and apply it to resume it"
+    )
+    assert (await Agent.get(name="refund-bot")).paused_reason == "removed from council.yml"
+
+
 async def test_members_show_function_role_activity_and_delegate(council: None) -> None:
     assert await _ask("members", user=MEMBER) == "\n".join(
         [
