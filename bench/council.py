@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from bench.database import Database
 from bench.load import Request
 from bot import logs
+from bot.outbox import pacing
 from bot.settings import Settings
 from tests.fakeslack import FakeSlack, Message
 from tests.fakeslack.workspace import DEFAULT_TOKEN
@@ -58,12 +60,35 @@ def settings(database: Database) -> Settings:
 
 
 @asynccontextmanager
-async def council(database: Database) -> AsyncIterator[Harness]:
-    """Run the real app against the fake Slack, with the council applied and an agent created."""
+async def council(database: Database, *, paced: bool = False) -> AsyncIterator[Harness]:
+    """Run the real app against the fake Slack, with the council applied and an agent created.
+
+    Unless `paced`, Slack's rate limits are lifted on both sides, the fake's and Council's own
+    pacing (docs/operations.md): the intake and vote benchmarks send hundreds of posts to one
+    channel, which Slack takes at about one a second, and they measure Council, not Slack's pace.
+    """
     configured = settings(database)
     logs.configure(configured)
-    async with running_council(configured, council_yml=COUNCIL_YML) as harness:
-        yield harness
+    with contextlib.ExitStack() as lifted:
+        if not paced:
+            lifted.enter_context(_unpaced())
+        async with running_council(configured, council_yml=COUNCIL_YML) as harness:
+            harness.fake.limits.enabled = paced
+            yield harness
+
+
+@contextlib.contextmanager
+def _unpaced() -> Iterator[None]:
+    unlimited = pacing.Limit(per_minute=10**9, burst=10**9)
+    saved = pacing.POST_PER_CHANNEL, dict(pacing.TIERS), pacing.TIER_2
+    pacing.POST_PER_CHANNEL, pacing.TIER_2 = unlimited, unlimited
+    pacing.TIERS.update(dict.fromkeys(pacing.TIERS, unlimited))
+    try:
+        yield
+    finally:
+        pacing.POST_PER_CHANNEL, tiers, pacing.TIER_2 = saved
+        pacing.TIERS.clear()
+        pacing.TIERS.update(tiers)
 
 
 def escalation_request(harness: Harness, *, callback_url: str | None = None) -> Request:

@@ -154,12 +154,24 @@ class EscalationOut(BaseModel):
         return self.model_dump(mode="json", exclude=None if incident else set(INCIDENT_FIELDS))
 
 
-class LimitsOut(BaseModel):
-    """The agent's mandate from council.yml; a limit that is not set is absent."""
+class MoneyLimitOut(BaseModel):
+    """A money limit in one currency, as council.yml writes it."""
 
-    max_amount: Amount | None = omitted()
-    auto_budget_24h: Amount | None = omitted()
+    amount: Amount
+    currency: str = Field(description="ISO 4217 code, upper case")
+
+
+class LimitsOut(BaseModel):
+    """The agent's mandate from council.yml; a limit that is not set is absent.
+
+    A money limit is a plain amount (it counts every currency) or `{amount, currency}` (it counts only
+    that currency); `currency`, when given, is the currency of every plain money limit.
+    """
+
+    max_amount: Amount | MoneyLimitOut | None = omitted()
+    auto_budget_24h: Amount | MoneyLimitOut | None = omitted()
     rate_per_minute: int | None = omitted()
+    currency: str | None = omitted("ISO 4217 code of the plain money limits")
 
 
 class AgentOut(BaseModel):

@@ -74,6 +74,10 @@ class _ClientTokenWins(logging.Filter):
 CLIENT_TOKEN_WINS = _ClientTokenWins()
 
 
+# How `council serve` is told that a council.yml without admins, councils or policies is meant.
+ALLOW_EMPTY_AT_START = "give --allow-empty (or set COUNCIL_ALLOW_EMPTY=true)"
+
+
 def create_app(settings: Settings, *, socket_mode: bool = False) -> web.Application:
     """Build the aiohttp app; its cleanup_ctx opens and closes each resource in order."""
     app = web.Application(middlewares=[json_errors], client_max_size=SLACK_BODY_LIMIT)
@@ -82,6 +86,7 @@ def create_app(settings: Settings, *, socket_mode: bool = False) -> web.Applicat
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_slack)
     app.cleanup_ctx.append(_outbox_worker)
+    app.on_shutdown.append(_stop_taking_work)
     app.cleanup_ctx.append(_scheduler)
     handlers.api.register(app)
     if socket_mode:
@@ -102,7 +107,13 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await db.init(settings.database_url, connect_within=settings.council_database_timeout)
     path = settings.config_path()
     if path is not None:
-        report = await config.apply(council_file.load(path), actor="serve")
+        report = await config.apply(
+            council_file.load(path),
+            actor="serve",
+            allow_empty=settings.council_allow_empty,
+            source=str(path),
+            hint=ALLOW_EMPTY_AT_START,
+        )
         for change in report.changes:
             log.info("council.yml: %s", change)
     yield
@@ -124,9 +135,15 @@ async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
         app[WORKER] = worker
         task = asyncio.create_task(worker.run(), name="council-outbox")
         yield
+        # SIGTERM: the listener is closed and nothing new is started; what is in flight lands first.
+        await worker.drain()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def _stop_taking_work(app: web.Application) -> None:
+    app[WORKER].stop_taking_work()
 
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:

@@ -1,4 +1,4 @@
-"""The `council` command: serve, demo, agents, council.yml, migrations and the audit check."""
+"""The `council` command: serve, demo, agents, council.yml, migrations, the audit check and the outbox."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from bot import db, keys
 from bot.council_file import NAME_PATTERN, USER_ID_PATTERN
-from bot.errors import CouncilError
+from bot.errors import ConfigError, CouncilError
 from bot.settings import Settings, StartupError, env_file_typos
 
 USER_ID = re.compile(USER_ID_PATTERN)
@@ -63,6 +63,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode")
     serve.add_argument("--host", help="listen address (default HOST or 0.0.0.0)")
     serve.add_argument("--port", type=_port, help="listen port (default PORT or 3000)")
+    serve.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="apply a council.yml without admins, councils or policies (or set COUNCIL_ALLOW_EMPTY=true)",
+    )
     commands.add_parser("demo", help="run the whole loop with a built-in Slack stand-in")
     commands.add_parser("migrate", help="bring the database schema up to date")
     agent = commands.add_parser("agent", help="create and manage agents").add_subparsers(
@@ -88,8 +93,18 @@ def parser() -> argparse.ArgumentParser:
     config = commands.add_parser("config", help="council.yml in and out").add_subparsers(
         dest="config_command", required=True, metavar="ACTION", help="apply a file, or export one"
     )
-    apply = config.add_parser("apply", help="apply a council.yml (idempotent)")
+    apply = config.add_parser(
+        "apply", help="make the database match a council.yml, printing each change (idempotent)"
+    )
     apply.add_argument("file", type=Path, help="the council.yml to apply")
+    apply.add_argument(
+        "--dry-run", action="store_true", help="print the changes it would make, and change nothing"
+    )
+    apply.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="apply a file without admins, councils or policies (otherwise refused: it would wipe them)",
+    )
     config.add_parser("export", help="print the configuration as council.yml")
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(
         dest="audit_command", required=True, metavar="ACTION", help="verify the chain, or print its head"
@@ -107,7 +122,27 @@ def parser() -> argparse.ArgumentParser:
         "checkpoint", help="verify, then print the head (count, hash) to keep outside the database"
     )
     checkpoint.add_argument("--json", action="store_true", help='print {"count", "hash", "at"}')
+    _outbox_parser(commands)
     return root
+
+
+def _row_id(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an outbox row id (a number `outbox list` shows)")
+    return int(value)
+
+
+def _outbox_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    outbox = commands.add_parser("outbox", help="deliveries to Slack and agents").add_subparsers(
+        dest="outbox_command", required=True, metavar="ACTION", help="list what waits, or retry dead ones"
+    )
+    listing = outbox.add_parser("list", help="list the deliveries still waiting and the dead ones")
+    listing.add_argument("--dead", action="store_true", help="only the dead ones (given up after retries)")
+    listing.add_argument("--json", action="store_true", help="print a JSON list")
+    retry = outbox.add_parser("retry", help="send dead deliveries again, due at once")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", type=_row_id, help="the dead row to retry (its id in `outbox list`)")
+    which.add_argument("--all-dead", action="store_true", help="retry every dead delivery")
 
 
 def _version() -> str:
@@ -133,6 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
     except StartupError as error:
         print(f"council: {error}", file=sys.stderr)
+        return 2
+    except ConfigError as error:
+        print(f"council: {error.message}", file=sys.stderr)
         return 2
     except CouncilError as error:
         print(f"council: {error.message}", file=sys.stderr)
@@ -167,7 +205,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         from bot.serve import serve
 
-        return serve(settings, socket_mode=args.socket_mode, host=args.host, port=args.port)
+        return serve(
+            settings,
+            socket_mode=args.socket_mode,
+            host=args.host,
+            port=args.port,
+            allow_empty=args.allow_empty or settings.council_allow_empty,
+        )
     if args.command == "demo":
         from bot.demo import run_demo
 
@@ -177,7 +221,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _command(args: argparse.Namespace, settings: Settings) -> Callable[[], Awaitable[int]]:
     """Pick the command's coroutine; it runs once the database is open."""
-    run = {"migrate": _migrate, "agent": _agent, "config": _configure, "audit": _audit}[args.command]
+    run = {
+        "migrate": _migrate,
+        "agent": _agent,
+        "config": _configure,
+        "audit": _audit,
+        "outbox": _outbox,
+    }[args.command]
     return lambda: run(args, settings)
 
 
@@ -243,8 +293,16 @@ async def _configure(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services import config
 
     if args.config_command == "apply":
-        report = await config.apply_text(_read(args.file), source=str(args.file))
-        print("\n".join(report.changes) if report.changes else "no changes: the database already matches")
+        report = await config.apply_text(
+            _read(args.file), source=str(args.file), dry_run=args.dry_run, allow_empty=args.allow_empty
+        )
+        if report.changes:
+            print("\n".join(report.changes))
+            if args.dry_run:
+                count = len(report.changes)
+                print(f"dry run: nothing applied ({count} change{'' if count == 1 else 's'})")
+        else:
+            print("no changes: the database already matches")
         return 0
     print(yaml.safe_dump(await config.export(), sort_keys=False, allow_unicode=True), end="")
     return 0
@@ -258,11 +316,19 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
     return await audit_commands.verify(args)
 
 
+async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import outbox_commands
+
+    if args.outbox_command == "retry":
+        return await outbox_commands.retry(args)
+    return await outbox_commands.listing(args)
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as error:
-        raise CouncilError(f"{path}: cannot read: {error.strerror}") from None
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
 
 
 async def _with_database(settings: Settings, command: Callable[[], Awaitable[int]]) -> int:

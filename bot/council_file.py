@@ -19,7 +19,9 @@ from pydantic import (
 )
 
 from bot.errors import ConfigError
-from bot.governance import LimitsSpec, PolicyMatch, Rule, parse_duration, parse_reminders
+from bot.governance import Elector, LimitsSpec, PolicyMatch, Rule, parse_duration, parse_reminders
+from bot.governance.feasibility import why_infeasible
+from bot.governance.mandate import CurrencyCode
 
 USER_ID_PATTERN = r"^[UW][A-Z0-9]{2,30}$"
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,79}$"
@@ -86,7 +88,22 @@ class AgentSpec(Spec):
     name: Name
     owner: UserId
     council: Name | None = None
+    currency: CurrencyCode | None = None
     limits: LimitsSpec = LimitsSpec()
+
+    @model_validator(mode="after")
+    def _one_currency(self) -> AgentSpec:
+        if self.currency and self.limits.currency and self.currency != self.limits.currency:
+            raise ValueError(
+                f"currency {self.currency} and limits.currency {self.limits.currency} disagree; give one"
+            )
+        return self
+
+    def mandate(self) -> LimitsSpec:
+        """The limits as stored on the agent: the agent's `currency` applies to its plain limits."""
+        if self.currency and not self.limits.currency:
+            return self.limits.model_copy(update={"currency": self.currency})
+        return self.limits
 
 
 class RouteSpec(Spec):
@@ -127,6 +144,12 @@ class CouncilFile(Spec):
     policies: list[PolicySpec] = Field(default_factory=list)
     defaults: RouteSpec | None = None
 
+    @field_validator("admins", "councils", "agents", "policies", mode="before")
+    @classmethod
+    def _blank_is_empty(cls, value: object) -> object:
+        # `agents:` with every entry commented out is YAML's null: an empty section, not a type error.
+        return [] if value is None else value
+
     @model_validator(mode="after")
     def _references(self) -> CouncilFile:
         councils = _unique("councils", [c.name for c in self.councils])
@@ -140,7 +163,42 @@ class CouncilFile(Spec):
                 raise ValueError(f"policies[{i}].council: no council named {policy.council!r}")
         if self.defaults and self.defaults.council and self.defaults.council not in councils:
             raise ValueError(f"defaults.council: no council named {self.defaults.council!r}")
+        problems = self._infeasible()
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
+
+    def missing(self) -> list[str]:
+        """The sections an apply needs that are absent or empty: applying would wipe them."""
+        return [name for name in ("admins", "councils", "policies") if not getattr(self, name)]
+
+    def _infeasible(self) -> list[str]:
+        """Every route that asks for a vote its council can never give, with its path and why."""
+        members = {
+            c.name: [Elector(user=m.user, function=m.function, role=m.role) for m in c.members]
+            for c in self.councils
+        }
+        fallback = self.defaults or RouteSpec()
+        routes: list[tuple[str, RouteSpec, str | None]] = [
+            (f"policies[{i}]", p, p.match.agent) for i, p in enumerate(self.policies) if p.decide != "reject"
+        ]
+        if self.defaults is not None:
+            routes.append(("defaults", self.defaults, None))
+        problems = []
+        for path, spec, only_agent in routes:
+            rule = spec.rule or fallback.rule or Rule()
+            where = f"{path}.rule" if spec.rule else path
+            agents = [a for a in self.agents if only_agent is None or a.name == only_agent]
+            named = spec.council or fallback.council
+            targets = [named] if named else sorted({a.council for a in agents if a.council})
+            for council in targets:
+                if council is None:
+                    continue
+                owners = [a.owner for a in agents if named or a.council == council]
+                problem = why_infeasible(rule, members[council], owners)
+                if problem:
+                    problems.append(f"{where}: can never be satisfied in council {council}: {problem}")
+        return problems
 
 
 def _unique(section: str, names: list[str]) -> set[str]:
@@ -166,7 +224,8 @@ def describe_errors(error: ValidationError) -> list[str]:
         message = re.sub(r"^(Value|Assertion) error, ", "", item["msg"])
         loc = tuple(part for part in item["loc"] if not str(part).startswith("function-"))
         where = _where(loc)
-        lines.append(f"{where}: {message}" if where else message)
+        for line in message.split("\n"):
+            lines.append(f"{where}: {line}" if where else line)
     return lines
 
 
@@ -188,6 +247,24 @@ def parse(text: str, *, source: str = "council.yml") -> CouncilFile:
     except ValidationError as error:
         lines = describe_errors(error)
         raise ConfigError(f"{source}: " + "\n".join(lines), details=lines) from None
+
+
+WIPES = {"admins": "every admin", "councils": "every council", "policies": "every policy"}
+
+
+def check_complete(config: CouncilFile, *, source: str, hint: str = "give --allow-empty") -> None:
+    """Refuse a file without admins, councils or policies: applying it would wipe them.
+
+    An empty or truncated council.yml must not silently remove the auto-approve rule, the veto rule
+    and the admins; an admin who means it says so (`hint` says how).
+    """
+    missing = config.missing()
+    if missing:
+        wiped = ", ".join(WIPES[name] for name in missing)
+        raise ConfigError(
+            f"{source}: refused: no {', '.join(missing)} (applying it would remove {wiped}); "
+            f"fix the file, or {hint} if that is what you mean"
+        )
 
 
 def load(path: Path) -> CouncilFile:

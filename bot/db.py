@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,10 +36,56 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
+# The PostgreSQL advisory lock that one migrating process holds at a time ("council" in ASCII).
+MIGRATION_LOCK = 0x636F756E63696C
+
+
 async def migrate(database_url: str) -> None:
-    """Bring the schema up to date with Tortoise's built-in migrations."""
-    await run_migrations(config=tortoise_config(database_url))
-    await Tortoise.close_connections()
+    """Bring the schema up to date with Tortoise's built-in migrations, one process at a time.
+
+    Two replicas starting together, or `council agent create` run while `council serve` starts,
+    would otherwise both apply the same migration and one would fail on recording it.
+    """
+    async with _one_migrator(database_url):
+        await run_migrations(config=tortoise_config(database_url))
+        await Tortoise.close_connections()
+
+
+def _lock_file(path: str) -> int:
+    """Open the lock file and wait for its exclusive lock; return the descriptor that holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+@asynccontextmanager
+async def _one_migrator(database_url: str) -> AsyncIterator[None]:
+    """Hold a lock that every migrating Council process takes: a lock file beside SQLite, or a
+    PostgreSQL advisory lock on a connection of its own."""
+    credentials = expand_db_url(database_url)["credentials"]
+    if "file_path" in credentials:
+        path = credentials["file_path"]
+        if path == ":memory:":
+            yield
+            return
+        lock = await asyncio.to_thread(_lock_file, f"{path}.migrate-lock")
+        try:
+            yield
+        finally:
+            os.close(lock)  # closing the file releases the lock
+        return
+    conn = await asyncpg.connect(
+        host=credentials.get("host"),
+        port=credentials.get("port"),
+        user=credentials.get("user"),
+        password=credentials.get("password"),
+        database=credentials.get("database"),
+    )
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        yield
+    finally:
+        await conn.close()  # closing the session releases the lock
 
 
 async def init(database_url: str, *, connect_within: float = preflight.DATABASE_TIMEOUT) -> None:

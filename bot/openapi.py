@@ -27,7 +27,9 @@ ERRORS = {
     415: "The body is not `application/json` (`unsupported_media_type`).",
     422: "A field, header or query value is wrong (`validation_failed`; `details` names each), "
     "or no council to route to (`no_route`).",
-    429: "Over the agent's `rate_per_minute` (`rate_limited`); wait `Retry-After` seconds.",
+    429: "Too much at once (`rate_limited`): over the agent's `rate_per_minute` (escalations opened "
+    "and amended in the last 60 s), or, for a long poll, past the long polls Council holds open for the "
+    "agent or for all agents; wait `Retry-After` seconds.",
 }
 # aiohttp's HTTP parser refuses these before any route runs, so they are not in the error envelope.
 BY_HTTP = (
@@ -56,7 +58,8 @@ IDEMPOTENCY_KEY = {
 WAIT = {
     "name": "wait",
     "in": "query",
-    "description": "Long-poll: hold the request while the escalation is pending, up to this many seconds.",
+    "description": "Long-poll: hold the request while the escalation is pending, up to this many seconds. "
+    "Long polls are capped per agent and overall (429 past a cap); a decided escalation answers at once.",
     "schema": {"type": "number", "minimum": 0, "maximum": MAX_WAIT_SECONDS, "default": 0},
 }
 # After opening an escalation, these operations take its id.
@@ -106,14 +109,14 @@ def operations() -> dict[str, dict[str, Operation]]:
                 "getEscalation",
                 "Read an escalation; `wait` long-polls up to 60 s for its decision",
                 {200: "The escalation as it stands."},
-                errors=(401, 404, 422),
+                errors=(401, 404, 422, 429),
                 parameters=(WAIT,),
             ),
             "patch": Operation(
                 "amendEscalation",
                 "Amend a pending escalation (votes cast so far are voided)",
-                {200: "The escalation as amended."},
-                errors=(*WITH_BODY, 403),
+                {200: "The escalation as amended; as it was (the same version) when nothing changed."},
+                errors=(*WITH_BODY, 403, 429),
                 body="EscalationPatch",
             ),
         },

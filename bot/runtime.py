@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -11,28 +11,68 @@ from bot.settings import Settings
 
 
 class DecisionWaiters:
-    """Wakes long-polling agents in this process the moment their escalation is decided."""
+    """Wakes long-polling agents in this process the moment their escalation is decided.
+
+    All the polls of one escalation share one event: a decision wakes them with one `set`, and
+    `watched()` is what a single check for other replicas' decisions has to look at.
+    """
 
     def __init__(self) -> None:
-        self._events: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self._events: dict[str, asyncio.Event] = {}
+        self._waiting: Counter[str] = Counter()
 
     async def wait(self, public_id: str, within: float) -> None:
         """Sleep until `notify(public_id)` or `within` seconds, whichever comes first."""
-        event = asyncio.Event()
-        self._events[public_id].add(event)
+        event = self._events.setdefault(public_id, asyncio.Event())
+        self._waiting[public_id] += 1
         try:
             async with asyncio.timeout(within):
                 await event.wait()
         except TimeoutError:
             pass
         finally:
-            self._events[public_id].discard(event)
-            if not self._events[public_id]:
-                del self._events[public_id]
+            self._waiting[public_id] -= 1
+            if not self._waiting[public_id]:
+                del self._waiting[public_id]
+                if self._events.get(public_id) is event:
+                    del self._events[public_id]
 
     def notify(self, public_id: str) -> None:
-        for event in self._events.get(public_id, ()):
+        # The next wait on it starts a fresh event; those woken read the escalation again.
+        event = self._events.pop(public_id, None)
+        if event is not None:
             event.set()
+
+    def watched(self) -> list[str]:
+        """Return the escalations someone in this process is waiting on."""
+        return list(self._events)
+
+
+class LongPolls:
+    """The long polls this process holds open, by agent, with when each ends (the loop's clock)."""
+
+    def __init__(self) -> None:
+        self._ends: dict[int, list[float]] = defaultdict(list)
+
+    def count(self, agent: int | None = None) -> int:
+        """How many are open: the agent's, or everyone's."""
+        if agent is not None:
+            return len(self._ends.get(agent, ()))
+        return sum(len(ends) for ends in self._ends.values())
+
+    def soonest_end(self, agent: int | None = None) -> float:
+        """When the first of them ends: the agent's, or anyone's (there must be one)."""
+        if agent is not None:
+            return min(self._ends[agent])
+        return min(min(ends) for ends in self._ends.values())
+
+    def opened(self, agent: int, until: float) -> None:
+        self._ends[agent].append(until)
+
+    def closed(self, agent: int, until: float) -> None:
+        self._ends[agent].remove(until)
+        if not self._ends[agent]:
+            del self._ends[agent]
 
 
 class Doorbell:
@@ -55,15 +95,21 @@ class Doorbell:
 class SlackHealth:
     """How this process's calls to Slack are going, for /readyz: the last failure and since when.
 
-    `failing_since` is the first failure after the last success; a success clears it.
+    `failing_since` is the first failure after the last success; a success clears it and counts one
+    more recovery, which tells the outbox worker to bring forward the Slack rows waiting in backoff.
     """
 
     last_error: str | None = None
     failing_since: datetime | None = None
     last_ok: datetime | None = None
+    recoveries: int = 0
+    # 429s Slack answered this process, for /metrics: Council's own pacing should keep it near zero.
+    rate_limited: int = 0
 
     def ok(self) -> None:
         self.last_ok = datetime.now(UTC)
+        if self.failing_since is not None:
+            self.recoveries += 1
         self.failing_since = None
 
     def failed(self, error: str) -> None:
@@ -110,6 +156,7 @@ class Runtime:
     server_key: bytes
     outbox: Doorbell = field(default_factory=Doorbell)
     decided: DecisionWaiters = field(default_factory=DecisionWaiters)
+    long_polls: LongPolls = field(default_factory=LongPolls)
     slack: SlackHealth = field(default_factory=SlackHealth)
     # None unless serving in Socket Mode.
     socket: SocketHealth | None = None

@@ -11,10 +11,12 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.runtime import Runtime
-from bot.services import audit, deadlines, storms
+from bot.services import audit, deadlines, escalations, storms
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 15
+# Long polls see a decision made by another replica within about this long.
+WAKE_SECONDS = 1.0
 # Every append moves the newest checkpoint on; this leaves one behind each hour, as the chain's history.
 CHECKPOINT_SECONDS = 3600
 STOP_WITHIN = 10.0
@@ -41,6 +43,7 @@ class Timers:
         # Storms end after minutes of quiet; checking with the deadline sweep is soon enough.
         self._every(storm_end, storm_every, "storm-end")
         self._every(seal_audit, checkpoint_every, "audit-checkpoint")
+        self._every(escalations.wake_decided, WAKE_SECONDS, "long-poll-wake")
 
     def _every(self, job: Job, seconds: float, name: str) -> None:
         self.scheduler.add_job(

@@ -37,11 +37,22 @@ AMOUNT_SHAPE = re.compile(r"[0-9]+(\.[0-9]+)?")
 Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 
 
+class WrittenWithExponent(float):
+    """A JSON number the agent wrote with an exponent (`1e3`); an amount must not be (money is exact)."""
+
+
+def read_float(text: str) -> float:
+    """Read a JSON number with a fraction or exponent, remembering whether it had an exponent."""
+    return WrittenWithExponent(text) if "e" in text or "E" in text else float(text)
+
+
 def _plain_decimal(value: object) -> object:
     # A bool is an int to Python; an amount of `true` is a bug in the agent, not 1. Python's Decimal
     # also reads "1e3", "1_000" and " 5 "; an amount as text is plain digits, as the document says.
     if isinstance(value, bool):
         raise ValueError("amount must be a number")
+    if isinstance(value, WrittenWithExponent):
+        raise ValueError("amount must be written without an exponent (1000, not 1e3)")
     if isinstance(value, str) and not AMOUNT_SHAPE.fullmatch(value):
         raise ValueError("amount must be a number, or a string of digits with an optional decimal point")
     return value

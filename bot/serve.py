@@ -10,8 +10,8 @@ from aiohttp import web
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import db, logs, preflight
-from bot.app import create_app, slack_client
+from bot import council_file, db, logs, preflight
+from bot.app import ALLOW_EMPTY_AT_START, create_app, slack_client
 from bot.app_keys import RUNTIME
 from bot.settings import InvalidSetting, Settings, require_slack
 
@@ -31,7 +31,9 @@ REFUSED_TOKEN = {
 }
 
 
-def serve(settings: Settings, *, socket_mode: bool, host: str | None, port: int | None) -> int:
+def serve(
+    settings: Settings, *, socket_mode: bool, host: str | None, port: int | None, allow_empty: bool = False
+) -> int:
     """Serve Slack (HTTP or Socket Mode) and the agent API; return the exit status.
 
     Every refusal before serving is a StartupError (one line, exit 2): missing or malformed tokens, a
@@ -40,6 +42,8 @@ def serve(settings: Settings, *, socket_mode: bool, host: str | None, port: int 
     """
     require_slack(settings, socket_mode=socket_mode)
     preflight.database_url(settings.database_url)
+    settings = settings.model_copy(update={"council_allow_empty": allow_empty})
+    _check_council_file(settings)
     host = host or settings.host
     port = port if port is not None else settings.port
     sockets = preflight.listen(host, port)
@@ -63,6 +67,16 @@ def serve(settings: Settings, *, socket_mode: bool, host: str | None, port: int 
         for sock in sockets:
             sock.close()
     return 0
+
+
+def _check_council_file(settings: Settings) -> None:
+    """Read and check council.yml before anything is bound or touched: a bad file is refused first."""
+    path = settings.config_path()
+    if path is None:
+        return
+    parsed = council_file.load(path)
+    if not settings.council_allow_empty:
+        council_file.check_complete(parsed, source=str(path), hint=ALLOW_EMPTY_AT_START)
 
 
 async def _reach(settings: Settings) -> str | None:

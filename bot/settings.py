@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=0, le=65535)
     council_config: Path | None = None
     council_allow_private_callbacks: bool = False
+    council_allow_empty: bool = False
     council_secret_key: SecretStr | None = None
     council_secret_key_file: Path = Path("council.key")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
@@ -40,6 +41,9 @@ class Settings(BaseSettings):
     council_database_timeout: float = Field(default=10.0, gt=0)
     # Seconds between outbox polls when nothing wakes the worker (other replicas' rows).
     council_outbox_poll: float = Field(default=1.0, gt=0)
+    # Long polls (`GET …?wait=`) this process holds open at once: per agent, and for all agents.
+    council_long_polls_per_agent: int = Field(default=50, ge=1)
+    council_long_polls_total: int = Field(default=1000, ge=1)
 
     def config_path(self) -> Path | None:
         """Return the council.yml to apply at start: COUNCIL_CONFIG, else ./council.yml if present."""

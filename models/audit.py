@@ -1,6 +1,7 @@
 """The append-only, hash-chained audit trail of every state change."""
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.enums import ActorType
@@ -20,6 +21,8 @@ class AuditEvent(Model):
 
     class Meta:
         table = "audit_event"
+        # What an agent did in the last minute is what its rate limit counts.
+        indexes = (Index(fields=("actor_id", "at")),)
 
 
 class AuditCheckpoint(Model):

@@ -125,13 +125,27 @@ class Harness:
             return response
 
     async def posted(self, public_id: str) -> Escalation:
-        """Wait until the escalation's message is in its channel; return the escalation."""
-        for _ in range(500):
+        """Wait until the escalation's message is in its channel at its current version; return it.
+
+        After an amendment the message is updated through the outbox: a click on the message before
+        that update lands carries the old version and is refused as stale, as it should be. Tests
+        click what a member would see once Slack shows the change. The bound is generous (30 s) so a
+        loaded machine slows a test down rather than failing it.
+        """
+        deadline = asyncio.get_running_loop().time() + 30
+        while asyncio.get_running_loop().time() < deadline:
             escalation = await Escalation.get(public_id=public_id)
-            if escalation.message_ts:
+            if escalation.message_ts and self._shows_version(escalation):
                 return escalation
             await asyncio.sleep(0.01)
-        raise AssertionError(f"{public_id} was never posted\n{self.fake.dump()}")
+        raise AssertionError(f"{public_id} was never posted at its current version\n{self.fake.dump()}")
+
+    def _shows_version(self, escalation: Escalation) -> bool:
+        message = self.fake.find_message(escalation.channel_id or "C0COUNCIL", escalation.message_ts or "")
+        value = _button_value(message.blocks if message else [], ids.APPROVE)
+        if value is None:
+            return True  # no vote buttons (decided, or not an approval): nothing to be stale
+        return ids.parse_vote_value(value)[1] in (None, escalation.version)
 
     async def click(self, user: str, action_id: str, public_id: str) -> aiohttp.ClientResponse:
         """Click a button on the escalation's message as it stands in Slack, with the value it carries."""

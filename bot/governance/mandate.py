@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from bot.governance.policy import parse_duration
 
@@ -15,18 +15,37 @@ STORM_AFTER = 20
 STORM_QUIET_SECONDS = 300
 
 
-class LimitsSpec(BaseModel):
-    """An agent's limits, as council.yml writes them and the agent row stores them; None is no limit."""
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$", to_upper=True)]
+
+
+class MoneyLimit(BaseModel):
+    """A limit in one currency: `{amount: 100000, currency: USD}`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_amount: Annotated[Decimal, Field(ge=0)] | None = None
-    auto_budget_24h: Annotated[Decimal, Field(ge=0)] | None = None
+    amount: Annotated[Decimal, Field(ge=0)]
+    currency: CurrencyCode
+
+
+class LimitsSpec(BaseModel):
+    """An agent's limits, as council.yml writes them and the agent row stores them; None is no limit.
+
+    A money limit is a plain number (it counts every amount, whatever its currency) or an amount with
+    a currency; `currency` gives one to every plain money limit of the agent. A limit with a currency
+    never counts an amount of another currency, or of none, against it: such an escalation goes to
+    the council with the reason said.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_amount: Annotated[Decimal, Field(ge=0)] | MoneyLimit | None = None
+    auto_budget_24h: Annotated[Decimal, Field(ge=0)] | MoneyLimit | None = None
     rate_per_minute: Annotated[int, Field(ge=1, le=100_000)] | None = None
     # Storm control: escalations needing the council within a minute before they are grouped.
     storm_after: Annotated[int, Field(ge=1, le=100_000)] | None = None
     auto_pause_after: Annotated[int, Field(ge=1, le=100_000)] | None = None
     storm_quiet: str | None = None
+    currency: CurrencyCode | None = None
 
     @field_validator("storm_quiet")
     @classmethod
@@ -51,6 +70,41 @@ class LimitsSpec(BaseModel):
     def storm_quiet_seconds(self) -> int:
         """Seconds without a new escalation after which a storm ends (default 5 minutes)."""
         return parse_duration(self.storm_quiet) if self.storm_quiet else STORM_QUIET_SECONDS
+
+    def cap(self) -> Limit | None:
+        """The hard cap per action, with its currency if it has one."""
+        return self._limit(self.max_amount)
+
+    def budget(self) -> Limit | None:
+        """The rolling 24-hour auto-approval budget, with its currency if it has one."""
+        return self._limit(self.auto_budget_24h)
+
+    def _limit(self, value: Decimal | MoneyLimit | None) -> Limit | None:
+        if value is None:
+            return None
+        if isinstance(value, MoneyLimit):
+            return Limit(value.amount, value.currency)
+        return Limit(value, self.currency)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One money limit: the amount, and the currency it is in (None: it counts every currency)."""
+
+    amount: Decimal
+    currency: str | None
+
+    def counts(self, currency: str | None) -> bool:
+        """Whether an amount in `currency` is measured against this limit."""
+        return self.currency is None or (currency or "").upper() == self.currency
+
+    def mismatch(self, what: str, agent: str, currency: str | None) -> str:
+        """Say why an amount in another currency (or none) is not measured against the limit."""
+        given = f"in {currency.upper()}" if currency else "without a currency"
+        return (
+            f"the amount is {given}, and {agent}'s {what} is in {self.currency}: "
+            f"not comparable, so sent to the council"
+        )
 
 
 @dataclass(frozen=True)
@@ -83,23 +137,37 @@ def settle(
     auto_used_24h: Decimal,
     agent: str,
 ) -> Settlement:
-    """Apply the hard cap and the rolling auto-approval budget to what the policy wants."""
-    if limits.max_amount is not None and amount is not None and amount > limits.max_amount:
-        return Settlement(
-            "reject",
-            f"{money(amount, currency)} is over {agent}'s hard cap of "
-            f"{money(limits.max_amount, currency)} per action",
-        )
+    """Apply the hard cap and the rolling auto-approval budget to what the policy wants.
+
+    An amount a limit cannot measure (another currency, or none, against a limit with a currency)
+    is never decided by the mandate: it goes to the council, saying why, unless a policy rejects it.
+    """
+    cap = limits.cap()
+    if cap is not None and amount is not None:
+        if not cap.counts(currency):
+            if policy_decides == "reject":
+                return Settlement("reject", f"rejected by policy {policy}")
+            return Settlement(None, cap.mismatch("hard cap", agent, currency))
+        if amount > cap.amount:
+            return Settlement(
+                "reject",
+                f"{money(amount, currency)} is over {agent}'s hard cap of "
+                f"{money(cap.amount, cap.currency or currency)} per action",
+            )
     if policy_decides == "reject":
         return Settlement("reject", f"rejected by policy {policy}")
     if policy_decides != "approve":
         return Settlement(None, f"policy {policy}" if policy else "no policy matched: default route")
-    budget = limits.auto_budget_24h
-    if budget is not None and (amount or Decimal(0)) + auto_used_24h > budget:
-        return Settlement(
-            None,
-            f"auto-approval budget of {money(budget, currency)} per 24 h used "
-            f"({money(auto_used_24h, currency)} approved automatically so far); "
-            f"sent to the council",
-        )
+    budget = limits.budget()
+    if budget is not None:
+        if amount is not None and not budget.counts(currency):
+            return Settlement(None, budget.mismatch("auto-approval budget", agent, currency))
+        if (amount or Decimal(0)) + auto_used_24h > budget.amount:
+            shown = budget.currency or currency
+            return Settlement(
+                None,
+                f"auto-approval budget of {money(budget.amount, shown)} per 24 h used "
+                f"({money(auto_used_24h, shown)} approved automatically so far); "
+                f"sent to the council",
+            )
     return Settlement("approve", f"approved by policy {policy} within {agent}'s mandate")

@@ -169,6 +169,22 @@ def parse_reminders(items: Iterable[str], deadline_seconds: int) -> list[int]:
     return sorted({reminder_offset(item, deadline_seconds) for item in items})
 
 
+def reminders_within(items: Iterable[str], deadline_seconds: int) -> list[int]:
+    """Read reminders as sorted offsets for one escalation's own deadline, leaving out any outside it.
+
+    A policy's '1h' on an escalation the agent gave 10 minutes falls after its deadline, and '1%' of
+    60 seconds at its creation: neither can remind anyone, so neither is kept. The items were checked
+    against the policy's deadline when council.yml was applied.
+    """
+    offsets = set()
+    for item in items:
+        try:
+            offsets.add(reminder_offset(item, deadline_seconds))
+        except ValueError:
+            continue
+    return sorted(offsets)
+
+
 def reminder_offset(item: str, deadline_seconds: int) -> int:
     """Read one reminder as seconds after creation, checking it falls before the deadline."""
     deadline = format_duration(deadline_seconds)

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.governance import Snapshot
 from bot.outbox.enqueue import OPENED
 from bot.outbox.events import COALESCING_KINDS, Event
+from bot.outbox.pacing import POST, Call
 from bot.slack import notices
 from bot.slack.escalation_message import render
 from bot.slack.escalation_view import EscalationView, VoteLine
@@ -138,7 +139,9 @@ async def post_once(
     `mark` is (event type, payload key, value); `message` renders the text and blocks when needed.
     """
     event_type, key, value = mark
-    ts = await find_own_post(ctx.slack, channel, event_type, key, value) if row.attempts > 1 else None
+    # A post tried before may have reached Slack unanswered (a lost answer, or a process killed).
+    retry = row.attempts > 1 or row.last_error is not None
+    ts = await find_own_post(ctx.slack, channel, event_type, key, value) if retry else None
     if ts is None:
         text, blocks = await message()
         response = await ctx.slack.chat_postMessage(
@@ -230,3 +233,33 @@ async def direct_message(ctx: Transport, row: OutboxItem, event: Event) -> None:
     text = notices.direct_message(event, await load_view(escalation))
     opened = await ctx.slack.conversations_open(users=user)
     await ctx.slack.chat_postMessage(channel=opened["channel"]["id"], text=text, unfurl_links=False)
+
+
+def planned_calls(deliverer: object, row: OutboxItem, event: Event, channel: str | None) -> list[Call]:
+    """The Slack calls a row's deliverer will make, for the pacer to let it start only when all may go.
+
+    `channel` is the escalation's council channel; a direct message goes to the person's own DM.
+    """
+    if deliverer is direct_message:
+        user: str = event.user  # type: ignore[attr-defined]
+        return direct_calls(user)
+    if deliverer is post:
+        return post_once_calls(row, channel)
+    if deliverer is refresh:
+        return [Call("chat.update")]
+    if deliverer is reply:
+        return [Call(POST, channel)]
+    if deliverer is refresh_and_reply:
+        return [Call("chat.update"), Call(POST, channel)]
+    return []
+
+
+def post_once_calls(row: OutboxItem, channel: str | None) -> list[Call]:
+    """The Slack calls `post_once` makes for this row: the post, after reading the history on a retry."""
+    tried = row.attempts > 0 or row.last_error is not None
+    return [Call(POST, channel), Call("conversations.history")] if tried else [Call(POST, channel)]
+
+
+def direct_calls(user: str) -> list[Call]:
+    """The Slack calls a direct message makes: open the person's DM, then post to it."""
+    return [Call("conversations.open"), Call(POST, f"@{user}")]

@@ -1,7 +1,8 @@
 """Say a storm in Slack: post its grouped message once, re-render it in place, DM the agent's owner.
 
 Each deliverer reads the storm as it stands at delivery time. A storm's rows ride on its first
-escalation, so the worker delivers them one at a time and in order (the post before any update).
+escalation, so the worker delivers them one at a time and in order (the post before any update),
+and paces them as it paces that escalation's own (`planned_calls`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,15 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.outbox.events import Event, StormAutoPaused, StormChanged, StormOpened, kind_of
-from bot.outbox.slack_effects import NotReady, Transport, Undeliverable, post_once
+from bot.outbox.pacing import Call
+from bot.outbox.slack_effects import (
+    NotReady,
+    Transport,
+    Undeliverable,
+    direct_calls,
+    post_once,
+    post_once_calls,
+)
 from bot.services import storm_view
 from bot.slack import storm_message
 from models import OutboxItem, Storm
@@ -63,3 +72,18 @@ async def tell_owner(ctx: Transport, row: OutboxItem, event: Event) -> None:
 async def _direct(client: AsyncWebClient, user: str, text: str) -> None:
     opened = await client.conversations_open(users=user)
     await client.chat_postMessage(channel=opened["channel"]["id"], text=text, unfurl_links=False)
+
+
+def planned_calls(deliverer: object, row: OutboxItem, event: Event, channel: str | None) -> list[Call]:
+    """The Slack calls a storm row's deliverer will make, for the pacer; none for any other deliverer.
+
+    `channel` is the council channel of the storm's first escalation, which is the storm's own.
+    """
+    if deliverer is post:
+        return post_once_calls(row, channel)
+    if deliverer is refresh:
+        return [Call("chat.update")]
+    if deliverer is tell_owner:
+        user: str = event.user  # type: ignore[attr-defined]
+        return direct_calls(user)
+    return []

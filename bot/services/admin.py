@@ -11,7 +11,7 @@ import yaml
 
 from bot.council_file import is_name
 from bot.errors import NotAnAdmin, NotFound
-from bot.services import config
+from bot.services import config, deliveries
 from models import Agent, Council, Decision, Escalation, Member, Setting
 from models.enums import Status
 
@@ -29,11 +29,13 @@ class Pending:
 
 @dataclass(frozen=True)
 class Waiting:
-    """What waits for the council: pending approvals (the soonest due) and open incidents."""
+    """What waits for the council: pending approvals (the soonest due), open incidents, dead deliveries."""
 
     approvals: int
     incidents: int
     soonest: list[Pending]
+    # Deliveries given up on, by target ("slack", "agent"): nobody hears of them until one is retried.
+    dead: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ async def require_admin(user: str) -> None:
 
 
 async def waiting() -> Waiting:
-    """Pending approvals (the soonest due first) and the count of open incidents."""
+    """Pending approvals (the soonest due first), the count of open incidents, and dead deliveries."""
     pending = Escalation.filter(status=Status.PENDING)
     incidents = await Escalation.filter(status__in=(Status.OPEN, Status.ACKNOWLEDGED)).count()
     soonest = await pending.order_by("deadline", "id").limit(SOONEST)
@@ -101,6 +103,7 @@ async def waiting() -> Waiting:
         approvals=await pending.count(),
         incidents=incidents,
         soonest=[Pending(e.public_id, e.title, e.deadline) for e in soonest],
+        dead=await deliveries.dead_counts(),
     )
 
 
@@ -114,7 +117,7 @@ async def councils(name: str | None = None) -> list[Seats]:
     """Each council (or the one named) with its members; an unknown name is refused."""
     if name is not None and not is_name(name):
         raise NotFound(f"There is no council named `{name[:80]}`. Try `/council members`.")
-    query = Council.filter(name=name) if name else Council.all()
+    query = Council.filter(name=name) if name else Council.filter(retired_at=None)
     found = []
     for council in await query.order_by("name"):
         members = await Member.filter(council=council).order_by("-active", "id")

@@ -14,8 +14,11 @@ from bot.council_file import is_name
 from bot.db import transaction
 from bot.errors import Conflict, Forbidden, NotFound, Unauthorized
 from bot.services import audit
-from models import Agent, ApiKey, Council
+from models import Agent, ApiKey, Council, Setting
 from models.enums import AgentStatus
+
+# The pause reason council.yml gives an agent it no longer lists (bot.services.config sets it).
+REMOVED_FROM_FILE = "removed from council.yml"
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ async def create(
 ) -> Credentials:
     """Create an agent (or give keys to one declared in council.yml that has none yet)."""
     council_row = await _council(council)
+    await _agrees_with_file(name, owner, council)
     async with transaction() as conn:
         agent = await Agent.filter(name=name).using_db(conn).first()
         if agent is not None and await ApiKey.filter(agent=agent).using_db(conn).exists():
@@ -100,7 +104,13 @@ async def pause(*, name: str, reason: str | None, actor: str) -> Agent:
 
 
 async def resume(*, name: str, actor: str) -> Agent:
-    """Let a paused agent escalate again."""
+    """Let a paused agent escalate again; one removed from council.yml comes back only through the file."""
+    agent = await get(name)
+    if agent.status == AgentStatus.PAUSED and agent.paused_reason == REMOVED_FROM_FILE:
+        raise Conflict(
+            f"agent {name} was removed from council.yml; add it back to the file and apply it to resume it",
+            code="removed_from_config",
+        )
     return await set_status(name=name, status=AgentStatus.ACTIVE, reason=None, actor=actor)
 
 
@@ -150,10 +160,33 @@ def require_active(agent: Agent) -> None:
 async def _council(name: str | None) -> Council | None:
     if name is None:
         return None
-    council = await Council.filter(name=name).first()
+    council = await Council.filter(name=name, retired_at=None).first()
     if council is None:
         raise NotFound(f"no council named {name!r}; apply a council.yml that defines it first")
     return council
+
+
+async def _agrees_with_file(name: str, owner: str, council: str | None) -> None:
+    """Refuse to give an agent council.yml declares another owner or council: the file decides."""
+    declared = await Setting.filter(key="declared_agents").first()
+    if declared is None or name not in declared.value:
+        return
+    agent = await Agent.filter(name=name).select_related("council").first()
+    if agent is None:
+        return
+    if agent.owner_user_id != owner:
+        raise Conflict(
+            f"council.yml declares agent {name} with owner {agent.owner_user_id}, not {owner}; "
+            "change the owner in council.yml and apply it",
+            code="owner_mismatch",
+        )
+    declared_council = agent.council.name if agent.council else None
+    if council is not None and council != declared_council:
+        raise Conflict(
+            f"council.yml declares agent {name} with council {declared_council or '(none)'}, not {council}; "
+            "change it in council.yml and apply it",
+            code="council_mismatch",
+        )
 
 
 async def _issue_key(conn: BaseDBAsyncClient, agent: Agent) -> str:

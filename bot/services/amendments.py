@@ -13,8 +13,8 @@ from bot.governance import LimitsSpec, money
 from bot.outbox.enqueue import announce
 from bot.outbox.events import Amended, Withdrawn
 from bot.runtime import Runtime
-from bot.schemas import EscalationPatch, WithdrawIn
-from bot.services import audit, storms
+from bot.schemas import ActionIn, EscalationPatch, WithdrawIn
+from bot.services import audit, rates, storms
 from bot.services.agents import require_active
 from bot.services.lookup import checked_id
 from bot.services.routing import route
@@ -55,21 +55,20 @@ async def _void_votes(conn: BaseDBAsyncClient, escalation: Escalation) -> list[d
 
 
 async def amend(rt: Runtime, *, agent: Agent, public_id: str, patch: EscalationPatch) -> Escalation:
-    """Change a pending escalation; votes cast so far are voided and the voters told."""
+    """Change a pending escalation; votes cast so far are voided and the voters told.
+
+    A patch that changes nothing (every value as it is) leaves the escalation as it is: the same
+    version, no vote voided, nothing said in Slack. Either way the request counts against the rate.
+    """
     require_active(agent)
     async with transaction() as conn:
+        await rates.admit(conn, agent)
         escalation = await _pending(conn, agent, public_id, "amend")
+        changed = _changed(escalation, patch)
+        if not changed:
+            return escalation
         before = _snapshot(escalation)
-        changes = patch.model_dump(mode="json", exclude_unset=True)
-        if "action" in changes:
-            action = patch.action.model_dump(mode="json", exclude_none=True) if patch.action else {}
-            escalation.action = action
-            escalation.amount = patch.action.amount if patch.action else None
-            escalation.currency = action.get("currency")
-            _check_cap(agent, escalation)
-        for name in AMENDABLE:
-            if name in changes:
-                setattr(escalation, name, changes[name])
+        _apply(agent, escalation, patch, changed)
         await _same_route(agent, escalation)
         escalation.version += 1
         await escalation.save(using_db=conn)
@@ -82,11 +81,34 @@ async def amend(rt: Runtime, *, agent: Agent, public_id: str, patch: EscalationP
             subject=public_id,
             payload={"before": before, "after": _snapshot(escalation), "voided_votes": voided},
         )
-        event = Amended(version=escalation.version, fields=list(changes), voided=[v["user"] for v in voided])
+        event = Amended(version=escalation.version, fields=changed, voided=[v["user"] for v in voided])
         await announce(conn, escalation, event)
         await storms.touch_for(conn, escalation)
     rt.after_commit()
     return escalation
+
+
+def _changed(escalation: Escalation, patch: EscalationPatch) -> list[str]:
+    """Name the fields the patch gives a new value; a value equal to the present one is no change."""
+    sent = patch.model_dump(mode="json", exclude_unset=True)
+    changed = [name for name in AMENDABLE if name in sent and sent[name] != getattr(escalation, name)]
+    # Compared as models, so 1250 and "1250.00", or "usd" and "USD", are the same action.
+    if "action" in sent and (patch.action or ActionIn()) != ActionIn.model_validate(escalation.action):
+        changed.insert(0, "action")
+    return changed
+
+
+def _apply(agent: Agent, escalation: Escalation, patch: EscalationPatch, changed: list[str]) -> None:
+    sent = patch.model_dump(mode="json", exclude_unset=True)
+    if "action" in changed:
+        action = patch.action.model_dump(mode="json", exclude_none=True) if patch.action else {}
+        escalation.action = action
+        escalation.amount = patch.action.amount if patch.action else None
+        escalation.currency = action.get("currency")
+        _check_cap(agent, escalation)
+    for name in AMENDABLE:
+        if name in changed:
+            setattr(escalation, name, sent[name])
 
 
 async def _same_route(agent: Agent, escalation: Escalation) -> None:
@@ -116,11 +138,13 @@ async def _same_route(agent: Agent, escalation: Escalation) -> None:
 
 
 def _check_cap(agent: Agent, escalation: Escalation) -> None:
-    cap = LimitsSpec.model_validate(agent.limits).max_amount
-    if cap is not None and escalation.amount is not None and escalation.amount > cap:
+    cap = LimitsSpec.model_validate(agent.limits).cap()
+    if cap is None or escalation.amount is None or not cap.counts(escalation.currency):
+        return
+    if escalation.amount > cap.amount:
         raise Invalid(
             f"amount {money(escalation.amount, escalation.currency)} is over {agent.name}'s hard cap of "
-            f"{money(cap, escalation.currency)}",
+            f"{money(cap.amount, cap.currency or escalation.currency)}",
             details=[{"field": "action.amount", "message": "over the agent's hard cap"}],
         )
 

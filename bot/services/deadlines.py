@@ -20,9 +20,9 @@ from models.enums import DecidedBy, Kind, Outcome, Status
 log = logging.getLogger(__name__)
 
 
-async def sweep(rt: Runtime) -> None:
-    """Send due reminders and close escalations past their deadline."""
-    now = datetime.now(UTC)
+async def sweep(rt: Runtime, *, now: datetime | None = None) -> None:
+    """Send due reminders and close escalations past their deadline (as of `now`: by default, now)."""
+    now = now or datetime.now(UTC)
     for escalation in await Escalation.filter(status=Status.PENDING, deadline__lte=now):
         try:
             await expire(rt, escalation.id, now=now)
@@ -62,7 +62,14 @@ async def expire(rt: Runtime, escalation_id: int, *, now: datetime) -> None:
 async def _extend(conn: BaseDBAsyncClient, escalation: Escalation, *, now: datetime) -> None:
     length = escalation.deadline - escalation.created_at if escalation.deadline else timedelta(hours=24)
     new_deadline = now + length
-    await Escalation.filter(id=escalation.id).using_db(conn).update(deadline=new_deadline, extended=True)
+    # One more period, reminded as the first was: each reminder as far into it.
+    again = [now + (datetime.fromisoformat(at) - escalation.created_at) for at in escalation.remind_at]
+    remind_at = [*escalation.remind_at, *(at.isoformat() for at in again if at < new_deadline)]
+    await (
+        Escalation.filter(id=escalation.id)
+        .using_db(conn)
+        .update(deadline=new_deadline, extended=True, remind_at=remind_at)
+    )
     await audit.record(
         conn,
         actor_type="system",

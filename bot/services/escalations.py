@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 
 from tortoise.exceptions import IntegrityError
 
-from bot.errors import Conflict, Invalid, NotFound
+from bot.errors import Conflict, Invalid, NotFound, RateLimited
 from bot.outbox import destinations
 from bot.runtime import Runtime
 from bot.schemas import EscalationIn
@@ -20,6 +21,8 @@ from models import Agent, Escalation
 from models.enums import OPEN_STATUSES, Status
 
 MAX_WAIT_SECONDS = 60
+# Escalations looked up per query when checking which watched ones were decided by another replica.
+WAKE_BATCH = 500
 
 
 def request_hash(body: EscalationIn) -> str:
@@ -43,7 +46,6 @@ async def create(
             body.callback_url, allow_private=rt.settings.council_allow_private_callbacks
         )
     body.check_deadline()
-    await intake.check_rate(agent)
     chosen = await route(
         agent=agent,
         kind=body.kind,
@@ -92,15 +94,59 @@ async def get_for_agent(agent: Agent, public_id: str) -> Escalation:
 
 
 async def wait_for_decision(rt: Runtime, *, agent: Agent, public_id: str, seconds: float) -> Escalation:
-    """Return the escalation once it is no longer pending, or when `seconds` have passed."""
+    """Return the escalation once it is no longer pending, or when `seconds` have passed.
+
+    A wait on a pending escalation holds one of this process's long-poll places, of which each agent
+    has COUNCIL_LONG_POLLS_PER_AGENT and all agents COUNCIL_LONG_POLLS_TOTAL; past either it is 429.
+    """
     escalation = await get_for_agent(agent, public_id)
+    if escalation.status != Status.PENDING or seconds <= 0:
+        return escalation
     loop = asyncio.get_running_loop()
     until = loop.time() + min(seconds, MAX_WAIT_SECONDS)
-    while escalation.status == Status.PENDING and (left := until - loop.time()) > 0:
-        # Woken at once by a decision in this process; the poll catches other replicas'.
-        await rt.decided.wait(public_id, within=min(left, 1.0))
-        escalation = await get_for_agent(agent, public_id)
+    _check_long_polls(rt, agent, now=loop.time())
+    rt.long_polls.opened(agent.id, until)
+    try:
+        while escalation.status == Status.PENDING and (left := until - loop.time()) > 0:
+            # Woken by a decision in this process at once, or by wake_decided for another replica's.
+            await rt.decided.wait(public_id, within=left)
+            escalation = await get_for_agent(agent, public_id)
+    finally:
+        rt.long_polls.closed(agent.id, until)
     return escalation
+
+
+def _check_long_polls(rt: Runtime, agent: Agent, *, now: float) -> None:
+    polls, settings = rt.long_polls, rt.settings
+    if polls.count(agent.id) >= settings.council_long_polls_per_agent:
+        raise RateLimited(
+            f"agent {agent.name} already holds {polls.count(agent.id)} long polls open, its limit "
+            "(COUNCIL_LONG_POLLS_PER_AGENT); retry when one ends, or read without wait",
+            retry_after=_seconds_until(polls.soonest_end(agent.id), now),
+        )
+    if polls.count() >= settings.council_long_polls_total:
+        raise RateLimited(
+            f"Council already holds {polls.count()} long polls open, its limit "
+            "(COUNCIL_LONG_POLLS_TOTAL); retry when one ends, or read without wait",
+            retry_after=_seconds_until(polls.soonest_end(), now),
+        )
+
+
+def _seconds_until(moment: float, now: float) -> int:
+    return max(1, math.ceil(moment - now))
+
+
+async def wake_decided(rt: Runtime) -> None:
+    """Wake this process's long polls on escalations decided elsewhere: one query for all of them."""
+    watched = rt.decided.watched()
+    for start in range(0, len(watched), WAKE_BATCH):
+        decided = (
+            await Escalation.filter(public_id__in=watched[start : start + WAKE_BATCH])
+            .exclude(status=Status.PENDING)
+            .values_list("public_id", flat=True)
+        )
+        for public_id in decided:
+            rt.decided.notify(str(public_id))
 
 
 def parse_wait(raw: str | None) -> float:

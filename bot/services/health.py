@@ -13,6 +13,7 @@ from tortoise.functions import Count
 from bot.api_out import utc_text
 from bot.outbox.events import LANE_KINDS
 from bot.runtime import Runtime
+from bot.services import deliveries
 from models import Escalation, OutboxItem
 from models.enums import Delivery, Status
 
@@ -31,6 +32,8 @@ class Counts:
 
     escalations: dict[str, int]
     outbox: dict[str, int]
+    # Dead deliveries by target ("slack", "agent"): given up on, waiting for `council outbox retry`.
+    dead: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ async def counts() -> Counts:
     return Counts(
         escalations=_every(ESCALATION_STATUSES, escalations),
         outbox=_every(OUTBOX_STATUSES, outbox),
+        dead=await deliveries.dead_counts(),
     )
 
 

@@ -10,50 +10,41 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from bot.db import transaction
-from bot.errors import Invalid, RateLimited
+from bot.errors import Invalid
 from bot.governance import LimitsSpec, Settlement, Snapshot, electorate_for, settle
 from bot.governance.ballot import Elector
+from bot.governance.policy import reminders_within
 from bot.outbox.enqueue import enqueue
 from bot.outbox.events import Opened
 from bot.schemas import EscalationIn
-from bot.services import audit, decisions, storms
+from bot.services import audit, decisions, rates, storms
 from bot.services.routing import Route
 from models import Agent, Decision, Escalation, Member
 from models.enums import STATUS_ON_OPEN, DecidedBy, Kind, Outcome
 from models.escalation import new_public_id
 
 
-async def check_rate(agent: Agent) -> None:
-    """Refuse with 429 an agent over its `rate_per_minute` (counted in the database, for every replica)."""
-    rate = LimitsSpec.model_validate(agent.limits).rate_per_minute
-    if rate is None:
-        return
-    since = datetime.now(UTC) - timedelta(minutes=1)
-    recent = Escalation.filter(agent=agent, created_at__gte=since)
-    if await recent.count() < rate:
-        return
-    oldest = await recent.order_by("created_at").first()
-    left = 60 - (datetime.now(UTC) - oldest.created_at).total_seconds() if oldest else 60
-    raise RateLimited(
-        f"agent {agent.name} is over its limit of {rate} escalations per minute",
-        retry_after=max(1, math.ceil(left)),
-    )
+async def auto_approved_24h(conn: BaseDBAsyncClient, agent: Agent, currency: str | None = None) -> Decimal:
+    """Sum what policies approved for this agent without the council in the last 24 hours.
 
-
-async def auto_approved_24h(conn: BaseDBAsyncClient, agent: Agent) -> Decimal:
-    """Sum what policies approved for this agent without the council in the last 24 hours."""
+    With a currency, only approvals in that currency count: a budget in USD is not spent by euros.
+    """
     since = datetime.now(UTC) - timedelta(hours=24)
-    amounts = (
-        await Decision.filter(
-            escalation__agent_id=agent.id,
-            decided_by=DecidedBy.POLICY,
-            outcome=Outcome.APPROVED,
-            decided_at__gte=since,
-        )
-        .using_db(conn)
-        .values_list("approved_amount", flat=True)
+    approved = Decision.filter(
+        escalation__agent_id=agent.id,
+        decided_by=DecidedBy.POLICY,
+        outcome=Outcome.APPROVED,
+        decided_at__gte=since,
     )
-    return sum((Decimal(a) for a in amounts if a is not None), Decimal(0))
+    rows = await approved.using_db(conn).values_list("approved_amount", "escalation__currency")
+    return sum(
+        (
+            Decimal(amount)
+            for amount, spent_in in rows
+            if amount is not None and (currency is None or (spent_in or "").upper() == currency)
+        ),
+        Decimal(0),
+    )
 
 
 async def _settle(conn: BaseDBAsyncClient, agent: Agent, body: EscalationIn, chosen: Route) -> Settlement:
@@ -61,10 +52,10 @@ async def _settle(conn: BaseDBAsyncClient, agent: Agent, body: EscalationIn, cho
         return Settlement(None, chosen.reason)
     limits = LimitsSpec.model_validate(agent.limits)
     used = Decimal(0)
-    if chosen.decide == "approve" and limits.auto_budget_24h is not None:
-        # One agent's auto-approvals are settled one at a time, so concurrent requests cannot overshoot.
-        await Agent.filter(id=agent.id).select_for_update().using_db(conn).first()
-        used = await auto_approved_24h(conn, agent)
+    budget = limits.budget()
+    if chosen.decide == "approve" and budget is not None:
+        # Under the agent's lock (rates.admit): one at a time, so concurrent requests cannot overshoot.
+        used = await auto_approved_24h(conn, agent, budget.currency)
     return settle(
         policy_decides=chosen.decide,
         policy=chosen.policy,
@@ -120,11 +111,15 @@ def _fields(
         "rule": rule,
         "electorate": electorate,
         "on_timeout": chosen.on_timeout,
-        "remind_at": [(now + timedelta(seconds=s)).isoformat() for s in chosen.remind_offsets]
-        if voting and not stormed
-        else [],
+        "remind_at": _remind_at(chosen, now=now, deadline=deadline) if voting and not stormed else [],
         "deadline": deadline if voting or body.kind == Kind.INCIDENT else None,
     }
+
+
+def _remind_at(chosen: Route, *, now: datetime, deadline: datetime) -> list[str]:
+    """When to remind, from this escalation's own deadline (the agent's, if it gave one)."""
+    length = math.floor((deadline - now).total_seconds())
+    return [(now + timedelta(seconds=s)).isoformat() for s in reminders_within(chosen.reminders, length)]
 
 
 async def open_escalation(
@@ -132,6 +127,7 @@ async def open_escalation(
 ) -> Escalation:
     """Write the escalation, its audit event and its first effect (a post, or a decision) at once."""
     async with transaction() as conn:
+        locked = await rates.admit(conn, agent)
         settlement = await _settle(conn, agent, body, chosen)
         if settlement.decide is None and chosen.council is None:
             raise Invalid(
@@ -142,7 +138,7 @@ async def open_escalation(
         voting = body.kind == Kind.APPROVAL and settlement.decide is None
         snapshot = await _snapshot(conn, chosen, agent.owner_user_id, voting)
         admission = await storms.admit(
-            conn, agent, kind=body.kind, council=chosen.council, needs_council=voting
+            conn, locked, kind=body.kind, council=chosen.council, needs_council=voting
         )
         escalation = await Escalation.create(
             using_db=conn,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from bot.council_file import PolicySpec, RouteSpec
 from bot.governance import Rule
-from bot.governance.policy import Facts, first_match, parse_reminders
+from bot.governance.policy import Facts, first_match
 from models import Agent, Council, Policy, Setting
 from models.enums import Kind
 
@@ -22,7 +22,8 @@ class Route:
     council: Council | None
     rule: Rule
     deadline_seconds: int
-    remind_offsets: list[int] = field(default_factory=list)
+    # As council.yml writes them ("50%", "1h"): shares of the escalation's own deadline, or times.
+    reminders: tuple[str, ...] = ()
     on_timeout: str = "reject"
     decide: str | None = None
     reason: str = ""
@@ -55,9 +56,11 @@ async def route(
     spec: RouteSpec = policy if policy is not None else fallback
     name = policy.name if policy is not None else None
     council_name = spec.council or fallback.council
-    council = await Council.filter(name=council_name).first() if council_name else None
+    # A council council.yml no longer lists is retired: it receives no new escalations.
+    live = Council.filter(retired_at=None)
+    council = await live.filter(name=council_name).first() if council_name else None
     if council is None and agent.council_id is not None:
-        council = await Council.filter(id=agent.council_id).first()
+        council = await live.filter(id=agent.council_id).first()
     deadline = spec.deadline_seconds() if spec.deadline or spec is fallback else fallback.deadline_seconds()
     if kind == Kind.INCIDENT and not (spec.deadline or fallback.deadline):
         # An incident's deadline is for taking ownership: far shorter than a vote's.
@@ -69,7 +72,7 @@ async def route(
         council=council,
         rule=spec.rule or fallback.rule or Rule(),
         deadline_seconds=deadline,
-        remind_offsets=parse_reminders(reminders, deadline),
+        reminders=tuple(reminders),
         on_timeout=spec.on_timeout,
         decide=policy.decide if policy is not None else None,
         reason=why,

@@ -1,7 +1,8 @@
 """Storm control: past `storm_after` a minute, an agent's escalations join one grouped message.
 
 Whether an escalation joins a storm is decided in its creating transaction, under the agent's row
-lock, so replicas agree; the open storm is unique per agent in the database (`open_agent_id`).
+lock (taken first by `rates.admit`), so replicas agree; the open storm is unique per agent in the
+database (`open_agent_id`).
 Lock order, to stay clear of deadlocks on PostgreSQL: the agent's row, then the audit chain
 (`audit.record`), then a storm's row. Every state change takes the audit chain's lock, so changes
 to one storm are already one at a time when `touch` runs.
@@ -52,32 +53,33 @@ async def council_bound(conn: BaseDBAsyncClient, agent_id: int, *, since: dateti
 
 
 async def admit(
-    conn: BaseDBAsyncClient, agent: Agent, *, kind: str, council: Council | None, needs_council: bool
+    conn: BaseDBAsyncClient, locked: Agent, *, kind: str, council: Council | None, needs_council: bool
 ) -> Admission:
     """Decide, under the agent's lock, whether this approval joins the agent's storm or starts one.
 
-    Approvals join an open storm whether they need the council or not (so the grouped message
-    counts the auto-approved ones too); a storm starts only when more than `storm_after`
-    council-bound approvals came within a minute. Incidents and notices always get their own message.
+    `locked` is the agent's row as read under its lock (`rates.admit` takes it, first in the
+    transaction; taking it again here would only repeat it). Approvals join an open storm whether
+    they need the council or not (so the grouped message counts the auto-approved ones too); a storm
+    starts only when more than `storm_after` council-bound approvals came within a minute. Incidents
+    and notices always get their own message.
     """
     if kind != Kind.APPROVAL or council is None:
         return Admission()
-    locked = await Agent.filter(id=agent.id).select_for_update().using_db(conn).get()
     # Paused a moment ago (by a storm's auto_pause_after, or an admin): no request slips in after.
     require_active(locked)
     now = datetime.now(UTC)
     limits = LimitsSpec.model_validate(locked.limits)
-    recent = await council_bound(conn, agent.id, since=now - WINDOW) + (1 if needs_council else 0)
-    storm = await Storm.filter(open_agent_id=agent.id).using_db(conn).first()
+    recent = await council_bound(conn, locked.id, since=now - WINDOW) + (1 if needs_council else 0)
+    storm = await Storm.filter(open_agent_id=locked.id).using_db(conn).first()
     started = False
     if storm is None:
         if not needs_council or recent <= limits.storm_threshold():
             return Admission()
         storm = await Storm.create(
             using_db=conn,
-            agent_id=agent.id,
+            agent_id=locked.id,
             council=council,
-            open_agent_id=agent.id,
+            open_agent_id=locked.id,
             started_at=now,
             last_at=now,
             channel_id=council.channel_id,

@@ -13,7 +13,7 @@ from bot.slack.text import channel, escape, mention, money, safe, utc
 
 HELP = """*Council* — `/council <command>`
 • `help` — this list
-• `status` — pending approvals and open incidents
+• `status` — pending approvals, open incidents, dead deliveries
 • `members [COUNCIL]` — each council's members: function, role, whether active, delegate
 • `agents` (or `agent list`) — agents, their owners and whether they are paused
 • `policies` — the routing policies in order, and the default route
@@ -56,9 +56,10 @@ def unreadable(problem: str) -> str:
 
 
 def status(waiting: Waiting) -> str:
-    """Pending approvals (soonest deadline first) and the count of open incidents."""
+    """Pending approvals (soonest deadline first), the count of open incidents, and dead deliveries."""
+    dead = _dead_line(waiting.dead)
     if not waiting.approvals and not waiting.incidents:
-        return "Nothing is waiting for the council."
+        return "\n".join(["Nothing is waiting for the council.", *dead])
     shown = (
         f" (the {len(waiting.soonest)} soonest due below)" if waiting.approvals > len(waiting.soonest) else ""
     )
@@ -66,7 +67,20 @@ def status(waiting: Waiting) -> str:
     lines += [
         f"• `{item.public_id}` {safe(item.title, 200)} — due {utc(item.deadline)}" for item in waiting.soonest
     ]
-    return fit(lines)
+    return fit([*dead, *lines])
+
+
+def _dead_line(dead: dict[str, int]) -> list[str]:
+    """Say how many deliveries were given up on, and how an admin sends them again."""
+    parts = [f"{n} to Slack" if target == "slack" else f"{n} to agents" for target, n in dead.items() if n]
+    if not parts:
+        return []
+    total = sum(dead.values())
+    noun = "delivery is" if total == 1 else "deliveries are"
+    return [
+        f":warning: *{total}* {noun} dead ({', '.join(parts)}): see `council outbox list --dead`, "
+        "then `council outbox retry ID` or `--all-dead`."
+    ]
 
 
 def agents(rows: list[AgentLine]) -> str:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.council_file import describe_errors
 from bot.errors import BadRequest, Invalid, PayloadTooLarge, UnsupportedMediaType
-from bot.schemas import MAX_BODY_BYTES
+from bot.schemas import MAX_BODY_BYTES, read_float
 
 # Deep enough for any real context; shallow enough that nothing downstream recurses out of stack.
 MAX_DEPTH = 32
@@ -33,7 +33,7 @@ async def read_json(request: web.Request) -> Any:
         if len(raw) > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"body is over the limit of {MAX_BODY_BYTES} bytes")
     try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant, parse_float=read_float)
     except UnicodeDecodeError:
         raise BadRequest("body is not UTF-8", code="invalid_json") from None
     except json.JSONDecodeError as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import importlib.metadata
 import json
@@ -79,7 +80,7 @@ def test_invalid_council_yml_is_refused_with_file_and_place(
     bad = tmp_path / "bad.yml"
     bad.write_text(text)
     result = run("config", "apply", str(bad), env=env, cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.startswith(f"council: {bad}: ") and expected in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -88,13 +89,55 @@ def test_config_apply_is_idempotent_and_export_round_trips(env: dict[str, str], 
     good = tmp_path / "council.yml"
     good.write_text(COUNCIL_YML)
     first = run("config", "apply", str(good), env=env, cwd=tmp_path)
-    assert first.returncode == 0 and "council ai-council: added" in first.stdout
+    assert first.returncode == 0 and "+ council ai-council (channel C0COUNCIL)" in first.stdout
     again = run("config", "apply", str(good), env=env, cwd=tmp_path)
     assert again.stdout.strip() == "no changes: the database already matches"
     exported = run("config", "export", env=env, cwd=tmp_path)
     (tmp_path / "exported.yml").write_text(exported.stdout)
     replay = run("config", "apply", str(tmp_path / "exported.yml"), env=env, cwd=tmp_path)
     assert replay.returncode == 0 and replay.stdout.strip() == "no changes: the database already matches"
+
+
+def test_an_empty_council_yml_is_refused_in_one_line_and_allowed_on_request(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    good, empty = tmp_path / "council.yml", tmp_path / "empty.yml"
+    good.write_text(COUNCIL_YML)
+    empty.write_text("")
+    assert run("config", "apply", str(good), env=env, cwd=tmp_path).returncode == 0
+    refused = run("config", "apply", str(empty), env=env, cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.splitlines() == [
+        f"council: {empty}: refused: no admins, councils, policies (applying it would remove every admin, "
+        "every council, every policy); fix the file, or give --allow-empty if that is what you mean"
+    ]
+    assert "U0ADMIN01" in run("config", "export", env=env, cwd=tmp_path).stdout
+    allowed = run("config", "apply", "--allow-empty", str(empty), env=env, cwd=tmp_path)
+    assert allowed.returncode == 0 and "- admins: cleared" in allowed.stdout.splitlines()
+
+
+def test_a_dry_run_prints_the_difference_and_applies_nothing(env: dict[str, str], tmp_path: Path) -> None:
+    good = tmp_path / "council.yml"
+    good.write_text(COUNCIL_YML)
+    dry = run("config", "apply", "--dry-run", str(good), env=env, cwd=tmp_path)
+    assert dry.returncode == 0
+    lines = dry.stdout.splitlines()
+    assert lines[0] == "+ council ai-council (channel C0COUNCIL)"
+    assert lines[-1] == f"dry run: nothing applied ({len(lines) - 1} changes)"
+    real = run("config", "apply", str(good), env=env, cwd=tmp_path)
+    assert real.stdout.splitlines() == lines[:-1]
+
+
+def test_an_agent_council_yml_owns_keeps_its_owner(env: dict[str, str], tmp_path: Path) -> None:
+    good = tmp_path / "council.yml"
+    good.write_text(COUNCIL_YML)
+    run("config", "apply", str(good), env=env, cwd=tmp_path)
+    flipped = run("agent", "create", "refund-bot", "--owner", "U0SOMEONE", env=env, cwd=tmp_path)
+    assert flipped.returncode == 1 and flipped.stdout == ""
+    assert flipped.stderr.splitlines()[-1] == (
+        "council: council.yml declares agent refund-bot with owner U0OWNER01, not U0SOMEONE; "
+        "change the owner in council.yml and apply it"
+    )
 
 
 def test_agent_create_prints_credentials_once_and_stores_them_hashed(
@@ -235,3 +278,31 @@ def test_agent_list_says_when_there_are_none(env: dict[str, str], tmp_path: Path
     assert listed.returncode == 0 and listed.stdout == "no agents\n"
     as_json = run("agent", "list", "--json", env=env, cwd=tmp_path)
     assert as_json.returncode == 0 and json.loads(as_json.stdout) == []
+
+
+async def test_commands_migrating_one_database_at_once_all_succeed(
+    env: dict[str, str], tmp_path: Path, database_url: str
+) -> None:
+    # `council serve` starting while an admin runs `council agent create`, or two replicas starting
+    # together: each migrates first, and only one may apply a migration at a time.
+    async def migrate() -> tuple[int, bytes]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "migrate",
+            env=env | {"DATABASE_URL": database_url},
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            return -1, b"still migrating after 120 s"
+        return process.returncode or 0, stderr
+
+    results = await asyncio.gather(*(migrate() for _ in range(4)))
+    assert results == [(0, b"")] * 4

@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -72,10 +73,16 @@ async def _failure_recorded() -> None:
     raise AssertionError("the failed post was never recorded")
 
 
-async def _serve(env: dict[str, str], http: aiohttp.ClientSession) -> asyncio.subprocess.Process:
+async def _serve(
+    env: dict[str, str], http: aiohttp.ClientSession, log: list[str] | None = None
+) -> asyncio.subprocess.Process:
+    """Start `council serve` and wait until it answers; its log lines go to `log` when given."""
+    stderr = asyncio.subprocess.DEVNULL if log is None else asyncio.subprocess.PIPE
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", env=env, stderr=asyncio.subprocess.DEVNULL
+        sys.executable, "-m", "bot.cli", "serve", env=env, stderr=stderr
     )
+    if log is not None:
+        asyncio.get_running_loop().create_task(_read_log(process, log))
     # Liveness, not readiness: with Slack down, /readyz rightly says 503.
     url = f"http://127.0.0.1:{env['PORT']}/healthz"
     for _ in range(1200):  # up to a minute: a loaded CI machine starts Python slowly
@@ -91,25 +98,29 @@ async def _serve(env: dict[str, str], http: aiohttp.ClientSession) -> asyncio.su
     raise AssertionError("council serve did not start serving")
 
 
+async def _configured(env: dict[str, str]) -> dict[str, str]:
+    """Apply council.yml and create the agent with the command line; return its credentials."""
+    code, _, err = await _council(env, "config", "apply", env["COUNCIL_CONFIG"])
+    assert code == 0, err
+    code, out, err = await _council(
+        env, "agent", "create", "refund-bot", "--owner", "U0OWNER01", "--council", "ai-council", "--json"
+    )
+    assert code == 0, err
+    creds: dict[str, str] = json.loads(out)
+    assert set(creds) == {"name", "api_key", "signing_secret"}
+    return creds
+
+
+async def _read_log(process: asyncio.subprocess.Process, log: list[str]) -> None:
+    assert process.stderr is not None
+    async for line in process.stderr:
+        log.append(line.decode(errors="replace"))
+
+
 async def test_sigkill_while_slack_is_down_then_restart_posts_once(
     environment: dict[str, str], fake: FakeSlack
 ) -> None:
-    code, _, err = await _council(environment, "config", "apply", environment["COUNCIL_CONFIG"])
-    assert code == 0, err
-    code, out, err = await _council(
-        environment,
-        "agent",
-        "create",
-        "refund-bot",
-        "--owner",
-        "U0OWNER01",
-        "--council",
-        "ai-council",
-        "--json",
-    )
-    assert code == 0, err
-    creds = json.loads(out)
-    assert set(creds) == {"name", "api_key", "signing_secret"}
+    creds = await _configured(environment)
     base = f"http://127.0.0.1:{environment['PORT']}"
     fake.down = True
     async with aiohttp.ClientSession() as http:
@@ -123,6 +134,10 @@ async def test_sigkill_while_slack_is_down_then_restart_posts_once(
         server.send_signal(signal.SIGKILL)
         await server.wait()
         assert fake.messages("C0COUNCIL") == []
+        # However long the backoff it was left with, a restart makes the row due at once.
+        await OutboxItem.filter(kind="escalation.opened").update(
+            next_attempt_at=datetime.now(UTC) + timedelta(hours=1)
+        )
 
         fake.down = False
         server = await _serve(environment, http)

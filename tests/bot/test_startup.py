@@ -96,6 +96,25 @@ def test_an_address_of_another_machine_is_refused(env: dict[str, str], tmp_path:
     assert line.endswith("192.0.2.1 is not an address of this machine")
 
 
+def test_serve_refuses_an_empty_council_yml_before_binding_or_migrating(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "council.yml").write_text("admins: [U0ADMIN01]\n")
+    line = refused(council("serve", env=env, cwd=tmp_path))
+    assert line == (
+        "council: council.yml: refused: no councils, policies (applying it would remove every council, "
+        "every policy); fix the file, or give --allow-empty (or set COUNCIL_ALLOW_EMPTY=true) "
+        "if that is what you mean"
+    )
+    assert not (tmp_path / "council.db").exists()
+
+
+def test_serve_refuses_an_invalid_council_yml_in_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "council.yml").write_text("councils: [\n")
+    line = refused(council("serve", env=env, cwd=tmp_path))
+    assert line.startswith("council: council.yml: line ") and not (tmp_path / "council.db").exists()
+
+
 @pytest.mark.parametrize("command", [["migrate"], ["serve"], ["agent", "list"]])
 def test_a_sqlite_file_in_a_missing_folder_is_refused_at_once(
     env: dict[str, str], tmp_path: Path, command: list[str]

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakeslack import chat, people, signing, views
+from tests.fakeslack.limits import RateLimits
 from tests.fakeslack.records import Call, PostedResponse, SlackError
 from tests.fakeslack.socket_mode import DEFAULT_APP_TOKEN, SocketMode
 from tests.fakeslack.workspace import DEFAULT_TOKEN, Workspace
@@ -70,6 +71,8 @@ class FakeSlack(Workspace):
     Use `async with FakeSlack() as fake:` and give the app `fake.api_url` and `fake.token`;
     `fake.socket` is its Socket Mode side, for `fake.app_token`. With a `port`, `api_url` is known
     before `start()`, so an app can be started while this Slack cannot be reached yet.
+    `fake.limits` enforces Slack's rate limits on `clock` (see tests.fakeslack.limits): change them
+    per test, and read `fake.limits.count()` for the 429s they gave.
     """
 
     def __init__(
@@ -90,6 +93,7 @@ class FakeSlack(Workspace):
         self.app.router.add_route("*", "/api/{method}", self._serve_api)
         self.app.router.add_post("/response/{response_id}", self._serve_response)
         self.socket = SocketMode(app_token=app_token, clock=clock, down=lambda: self.down)
+        self.limits = RateLimits(clock=clock)
         self.socket.add_routes(self.app)
         self._failures: dict[str, list[Failure]] = {}
         self._holds: dict[str, list[tuple[asyncio.Event, asyncio.Event]]] = {}
@@ -226,6 +230,12 @@ class FakeSlack(Workspace):
         if failure is not None:
             self.calls.append(Call(method, args, ok=False, error=f"{failure.status}:{failure.error}"))
             return failure.response()
+        retry_after = self.limits.check(method, args)
+        if retry_after is not None:
+            self.calls.append(Call(method, args, ok=False, error="429:ratelimited"))
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(retry_after)}
+            )
         try:
             if method == "apps.connections.open":
                 body = self.socket.open_connection(self.url, token)

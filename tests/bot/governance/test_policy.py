@@ -16,6 +16,7 @@ from bot.governance.policy import (
     matches,
     parse_duration,
     parse_reminders,
+    reminders_within,
 )
 
 REFUND = Facts(
@@ -212,3 +213,19 @@ def test_a_bad_reminder_says_what_is_wrong(items: object, deadline: int, problem
     with pytest.raises(ValueError) as error:
         parse_reminders(items, deadline)  # type: ignore[arg-type]
     assert problem in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("items", "deadline", "offsets"),
+    [
+        (["50%", "90%"], 60, [30, 54]),  # shares of this escalation's own minute
+        (["50%", "1h"], 600, [300]),  # an hour in is after a 10-minute deadline: left out
+        (["1%", "50%"], 60, [30]),  # 1% of a minute is under a second: at creation, left out
+        (["4h"], 14_400, []),  # at the deadline, not before it
+        (["50%", "1h"], 7200, [3600]),  # the same moment twice is one reminder
+    ],
+)
+def test_reminders_within_an_escalations_own_deadline_keep_only_those_before_it(
+    items: list[str], deadline: int, offsets: list[int]
+) -> None:
+    assert reminders_within(items, deadline) == offsets

@@ -169,10 +169,8 @@ async def _race_callbacks(
 ) -> None:
     await config.apply_text(TWO_AGENTS_YML, source="council.yml")
     keys = {
-        name: (
-            await agents.create(name=name, owner="U0OWNER01", council=None, server_key=rt.server_key)
-        ).api_key
-        for name in ("slow-bot", "fast-bot")
+        name: (await agents.create(name=name, owner=owner, council=None, server_key=rt.server_key)).api_key
+        for name, owner in (("slow-bot", "U0OWNER01"), ("fast-bot", "U0OWNER02"))
     }
     for n in range(20):
         await _escalate(rt, keys["slow-bot"], title=f"Slow {n}", category="small", callback_url=f"{url}/slow")

@@ -15,6 +15,7 @@ from bot.services.votes import Ballot
 from models import Decision, Escalation, OutboxItem
 
 TIMED = """
+admins: [U0ADMIN01]
 councils:
   - name: ai-council
     channel: C0COUNCIL
@@ -28,6 +29,13 @@ policies:
   - {name: reminded, match: {category: reminded}, rule: {type: majority}, deadline: 4h, remind: ["50%"]}
   - {name: extended, match: {category: extended}, rule: {type: majority}, on_timeout: extend}
   - {name: escalated, match: {category: escalated}, rule: {type: majority}, on_timeout: escalate}
+  - {name: hourly, match: {category: hourly}, rule: {type: majority}, deadline: 4h, remind: ["50%", "1h"]}
+  - name: extended-reminded
+    match: {category: extended-reminded}
+    rule: {type: majority}
+    deadline: 2h
+    remind: ["50%"]
+    on_timeout: extend
 defaults: {council: ai-council}
 """
 
@@ -40,10 +48,11 @@ async def agent_key(database: str, rt: Runtime) -> str:
     ).api_key
 
 
-async def _open(rt: Runtime, key: str, category: str) -> Escalation:
+async def _open(rt: Runtime, key: str, category: str, **more: object) -> Escalation:
     agent = await agents.authenticate(f"Bearer {key}")
     body = EscalationIn.model_validate(
         {"kind": "approval", "title": "Refund", "category": category, "callback_url": "http://127.0.0.1:9/cb"}
+        | more
     )
     escalation, _ = await escalations.create(rt, agent=agent, body=body, idempotency_key=None)
     return escalation
@@ -181,3 +190,50 @@ async def test_an_owned_incident_is_not_escalated(rt: Runtime, agent_key: str) -
     await _age(await Escalation.get(id=incident.id), past_deadline=True)
     await deadlines.sweep(rt)
     assert await _dms(incident) == []
+
+
+def _before_deadline(escalation: Escalation) -> list[float]:
+    """Each reminder as seconds before the escalation's deadline (both are stored from one clock)."""
+    assert escalation.deadline is not None
+    return [(escalation.deadline - datetime.fromisoformat(at)).total_seconds() for at in escalation.remind_at]
+
+
+async def test_a_share_of_the_deadline_is_a_share_of_the_escalations_own(rt: Runtime, agent_key: str) -> None:
+    # The policy's deadline is 4 h; this escalation's is 60 s, so "50%" is 30 s in, not 2 h.
+    escalation = await _open(rt, agent_key, "reminded", deadline_seconds=60)
+    opened = escalation.created_at
+    await deadlines.sweep(rt, now=opened + timedelta(seconds=29))
+    assert await _dms(escalation) == []
+    await deadlines.sweep(rt, now=opened + timedelta(seconds=31))
+    assert await _dms(escalation) == ["U0PEOPLE1", "U0TECH001", "U0FIN0001"]
+
+
+@pytest.mark.parametrize(
+    ("more", "before_deadline"),
+    [
+        ({}, [3 * 3600, 2 * 3600]),  # the policy's 4 h: 1 h in, and half of it
+        ({"deadline_seconds": 600}, [300]),  # half of 10 min; "1h" falls after the deadline, left out
+        ({"deadline_seconds": 7200}, [3600]),  # half of 2 h is 1 h in: one reminder, not two
+    ],
+)
+async def test_which_reminders_an_escalation_gets(
+    rt: Runtime, agent_key: str, more: dict[str, object], before_deadline: list[int]
+) -> None:
+    escalation = await _open(rt, agent_key, "hourly", **more)
+    assert _before_deadline(escalation) == before_deadline
+
+
+async def test_after_an_extend_the_new_period_is_reminded_like_the_first(rt: Runtime, agent_key: str) -> None:
+    escalation = await _open(rt, agent_key, "extended-reminded", deadline_seconds=120)
+    opened, first_deadline = escalation.created_at, escalation.deadline
+    assert first_deadline is not None
+    await deadlines.sweep(rt, now=opened + timedelta(seconds=61))
+    assert len(await _dms(escalation)) == 3
+    extended_at = opened + timedelta(seconds=121)
+    await deadlines.sweep(rt, now=extended_at)
+    await escalation.refresh_from_db()
+    assert escalation.extended and escalation.deadline == extended_at + (first_deadline - opened)
+    await deadlines.sweep(rt, now=extended_at + timedelta(seconds=59))
+    assert len(await _dms(escalation)) == 3
+    await deadlines.sweep(rt, now=extended_at + timedelta(seconds=61))
+    assert await _dms(escalation) == ["U0PEOPLE1", "U0TECH001", "U0FIN0001"] * 2

@@ -13,6 +13,7 @@ from bot.services import agents, config, escalations, storms
 from models import Escalation, OutboxItem, Storm
 
 YML = """
+admins: [U0ADMIN01]
 councils:
   - name: ai-council
     channel: C0COUNCIL

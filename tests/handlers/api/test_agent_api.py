@@ -236,3 +236,51 @@ async def test_me_describes_the_agent_and_its_mandate(council: Harness) -> None:
         "paused_reason": None,
         "limits": {"max_amount": "100000", "auto_budget_24h": "5000.5", "rate_per_minute": 120},
     }
+
+
+async def test_an_agent_removed_from_council_yml_loses_its_key_but_not_its_history(council: Harness) -> None:
+    status, opened = await council.escalate(REFUND)
+    assert status == 201
+    without = COUNCIL_YML.replace("  - {name: refund-bot, owner: U0OWNER01, council: ai-council}\n", "")
+    await config.apply_text(without, source="council.yml")
+    status, refused = await council.escalate(REFUND)
+    assert status == 403 and _error(refused) == {
+        "code": "agent_paused",
+        "message": "agent refund-bot is paused: removed from council.yml",
+        "details": None,
+    }
+    status, me = await council.api("GET", "/agents/me")
+    assert status == 200 and (me["status"], me["paused_reason"]) == ("paused", "removed from council.yml")
+    status, kept = await council.api("GET", f"/escalations/{opened['id']}")
+    assert status == 200 and kept["id"] == opened["id"]
+    await config.apply_text(COUNCIL_YML, source="council.yml")
+    assert (await council.escalate(REFUND))[0] == 201
+
+
+async def test_a_currency_limit_is_shown_as_council_yml_writes_it(council: Harness) -> None:
+    limits = "currency: usd, limits: {max_amount: {amount: 100000, currency: EUR}, auto_budget_24h: 50}"
+    yml = COUNCIL_YML.replace("council: ai-council}", f"council: ai-council, {limits}}}", 1)
+    await config.apply_text(yml, source="council.yml")
+    status, me = await council.api("GET", "/agents/me")
+    assert status == 200 and me["limits"] == {
+        "max_amount": {"amount": "100000", "currency": "EUR"},
+        "auto_budget_24h": "50",
+        "currency": "USD",
+    }
+
+
+@pytest.mark.parametrize("number", [b"1e3", b"1E3", b"2.5e2", b"1e-2", b"1e400"])
+async def test_an_amount_in_exponent_notation_is_422(council: Harness, number: bytes) -> None:
+    body = (
+        b'{"kind": "approval", "title": "Refund", "action": {"amount": ' + number + b', "currency": "USD"}}'
+    )
+    status, answer = await _raw(council, body)
+    error = _error(answer)
+    assert status == 422 and [d["field"] for d in error["details"]] == ["action.amount"], error
+
+
+async def test_exponents_elsewhere_and_plain_decimals_are_accepted(council: Harness) -> None:
+    body = b'{"kind": "approval", "title": "Refund", "action": {"amount": 1250.5}, "context": {"p": 1e-3}}'
+    status, answer = await _raw(council, body)
+    assert status == 201 and answer["action"]["amount"] == "1250.5"
+    assert answer["context"] == {"p": 0.001}

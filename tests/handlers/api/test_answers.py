@@ -9,6 +9,7 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
+from bot.app_keys import RUNTIME
 from bot.services import agents, config
 from bot.slack import ids
 from tests.harness import COUNCIL_YML, REFUND, Harness
@@ -143,6 +144,8 @@ async def test_every_documented_answer_is_given_and_matches_the_document(api: Co
     assert status == 200 and amended["version"] == 2
     assert (await api.call("PATCH", one, id=other, body={"title": "x"}))[0] == 404
     await _malformed(api, "PATCH", one, esc)
+    # Members vote on the amended message, once Slack shows it (Council paces its updates to Slack).
+    await council.fake.wait_for(lambda: "(amended)" in council.message_text(esc), timeout=60)
     await council.click("U0TECH001", ids.APPROVE, esc)
     await council.reject("U0FIN0001", esc, "Check for fraud first.")
     await council.click("U0PEOPLE1", ids.APPROVE, esc)
@@ -158,7 +161,7 @@ async def test_every_documented_answer_is_given_and_matches_the_document(api: Co
     await _malformed(api, "POST", execution, esc)
 
     # Withdraw another, with and without a body, and a second time.
-    pending = await _opened(api)
+    pending, pending_too = await _opened(api), await _opened(api)
     await _malformed(api, "POST", withdraw, pending)
     status, withdrawn = await api.call("POST", withdraw, id=pending, body={"reason": "No longer needed"})
     assert status == 200 and withdrawn["status"] == "withdrawn"
@@ -182,6 +185,15 @@ async def test_every_documented_answer_is_given_and_matches_the_document(api: Co
     rate = await agents.create(name="rate-bot", owner="U0OWNER02", council="ai-council", server_key=b"k" * 32)
     limited = await _opened_as(api, rate.api_key)
     assert (await api.call("POST", escalations, body=REFUND, key=rate.api_key))[0] == 429
+    assert (await api.call("PATCH", one, id=limited, body={"title": "x"}, key=rate.api_key))[0] == 429
+    # Past the long polls it may hold open: 429 too, while the one it holds waits on.
+    rt = council.app[RUNTIME]
+    rt.settings = rt.settings.model_copy(update={"council_long_polls_per_agent": 1})
+    held = asyncio.create_task(api.call("GET", one, id=pending_too, query="?wait=30"))
+    await council.fake.wait_for(lambda: rt.long_polls.count() == 1)
+    assert (await api.call("GET", one, id=pending_too, query="?wait=30"))[0] == 429
+    assert (await api.call("POST", withdraw, id=pending_too))[0] == 200
+    assert (await asyncio.wait_for(held, timeout=30))[0] == 200
     await agents.pause(name="rate-bot", reason="under review", actor="U0ADMIN01")
     assert (await api.call("POST", escalations, body=REFUND, key=rate.api_key))[0] == 403
     assert (await api.call("PATCH", one, id=limited, body={"title": "x"}, key=rate.api_key))[0] == 403

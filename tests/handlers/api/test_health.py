@@ -126,4 +126,22 @@ async def test_metrics_count_every_status(council: Harness) -> None:
         "# HELP council_outbox Outbox rows by status.\n"
         "# TYPE council_outbox gauge\n"
         f"{outbox}\n"
+        "# HELP council_outbox_dead Deliveries given up on after retries (council outbox list --dead).\n"
+        "# TYPE council_outbox_dead gauge\n"
+        'council_outbox_dead{target="slack"} 0\n'
+        'council_outbox_dead{target="agent"} 0\n'
+        "# HELP council_slack_ratelimited_total Slack calls this process had answered 429 (rate-limited).\n"
+        "# TYPE council_slack_ratelimited_total counter\n"
+        "council_slack_ratelimited_total 0\n"
     )
+
+
+async def test_metrics_count_dead_deliveries_by_target(council: Harness) -> None:
+    council.fake.fail_next("chat.postMessage", status=200, error="channel_not_found")
+    await council.escalate()
+    await _until(lambda: OutboxItem.filter(kind="escalation.opened", status="dead").exists())
+    async with council.http.get(f"{council.url}/metrics") as response:
+        text = await response.text()
+    assert 'council_outbox_dead{target="slack"} 1\n' in text
+    assert 'council_outbox_dead{target="agent"} 0\n' in text
+    assert 'council_outbox{status="dead"} 1\n' in text

@@ -18,7 +18,7 @@ from bot.services.votes import Ballot
 from bot.slack import admin_views
 from bot.slack.text import escape
 from handlers.slack import commands
-from models import Agent, AuditEvent, Escalation
+from models import Agent, AuditEvent, Escalation, OutboxItem
 from tests.bot.services.conftest import council, credentials, rt
 from tests.harness import COUNCIL_YML
 
@@ -116,6 +116,15 @@ async def test_an_admin_pauses_and_resumes_with_a_reason_everyone_can_read(crede
     assert (await Agent.get(name="refund-bot")).status == "active"
     assert await _ask("agent pause no-such-bot") == "no agent named 'no-such-bot'"
     assert (await _ask("agent pause")).startswith("Use `/council agent list`")
+
+
+async def test_an_agent_removed_from_council_yml_is_not_resumed_from_slack(credentials: Credentials) -> None:
+    without = COUNCIL_YML.replace("  - {name: refund-bot, owner: U0OWNER01, council: ai-council}\n", "")
+    await config.apply_text(without, source="council.yml")
+    assert await _ask("agent resume refund-bot") == (
+        "agent refund-bot was removed from council.yml; add it back to the file and apply it to resume it"
+    )
+    assert (await Agent.get(name="refund-bot")).paused_reason == "removed from council.yml"
 
 
 async def test_members_show_function_role_activity_and_delegate(council: None) -> None:
@@ -250,3 +259,16 @@ async def test_digest_now_is_for_admins_and_says_it_does_not_exist_yet(council: 
 async def test_odd_words_get_a_plain_answer_not_a_crash(council: None, text: str) -> None:
     answer = await _ask(text)
     assert "Something went wrong" not in answer and answer.strip()
+
+
+async def test_status_counts_dead_deliveries_and_says_how_to_retry_them(
+    rt: Runtime, credentials: Credentials
+) -> None:
+    escalation = await _open(rt, credentials)
+    await OutboxItem.filter(escalation=escalation).update(status="dead", last_error="slack: is_archived")
+    answer = await _ask("status")
+    assert answer.splitlines()[0] == (
+        ":warning: *1* delivery is dead (1 to Slack): see `council outbox list --dead`, "
+        "then `council outbox retry ID` or `--all-dead`."
+    )
+    assert answer.splitlines()[1].startswith("*1* approvals pending")

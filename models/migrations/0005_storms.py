@@ -5,7 +5,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0003_checkpoints_and_retired_councils')]
+    dependencies = [('models', '0004_audit_by_actor')]
 
     initial = False
 
