@@ -27,6 +27,7 @@ from tests.harness import REFUND
 __all__ = ["clock", "fake"]
 
 TWO_COUNCILS = """
+admins: [U0ADMIN01]
 councils:
   - name: ai-council
     channel: C0COUNCIL
