@@ -16,7 +16,8 @@ from tests.harness import COUNCIL_YML, REFUND, Harness
 
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 LIMITED = COUNCIL_YML.replace(
-    "agents:\n", "agents:\n  - {name: rate-bot, owner: U0OWNER02, limits: {rate_per_minute: 1}}\n"
+    "agents:\n",
+    "agents:\n  - {name: rate-bot, owner: U0OWNER02, council: ai-council, limits: {rate_per_minute: 1}}\n",
 )
 
 
