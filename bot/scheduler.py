@@ -11,7 +11,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.runtime import Runtime
-from bot.services import audit, deadlines, escalations
+from bot.services import audit, deadlines, escalations, storms
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 15
@@ -20,7 +20,7 @@ WAKE_SECONDS = 1.0
 # Every append moves the newest checkpoint on; this leaves one behind each hour, as the chain's history.
 CHECKPOINT_SECONDS = 3600
 STOP_WITHIN = 10.0
-Job = Callable[[Runtime], Awaitable[None]]
+Job = Callable[[Runtime], Awaitable[object]]
 
 
 class Timers:
@@ -33,11 +33,15 @@ class Timers:
         sweep: Job = deadlines.sweep,
         every: float = SWEEP_SECONDS,
         checkpoint_every: float = CHECKPOINT_SECONDS,
+        storm_end: Job = storms.end_quiet,
+        storm_every: float = SWEEP_SECONDS,
     ) -> None:
         self.rt = rt
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._running: set[asyncio.Task[Any]] = set()
         self._every(sweep, every, "deadline-sweep")
+        # Storms end after minutes of quiet; checking with the deadline sweep is soon enough.
+        self._every(storm_end, storm_every, "storm-end")
         self._every(seal_audit, checkpoint_every, "audit-checkpoint")
         self._every(escalations.wake_decided, WAKE_SECONDS, "long-poll-wake")
 

@@ -9,6 +9,7 @@ from models.job_run import JobRun
 from models.member import Member
 from models.outbox import OutboxItem
 from models.policy import Policy, Setting
+from models.storm import Storm
 from models.vote import Vote
 
 __all__ = [
@@ -24,5 +25,6 @@ __all__ = [
     "OutboxItem",
     "Policy",
     "Setting",
+    "Storm",
     "Vote",
 ]

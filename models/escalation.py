@@ -14,6 +14,7 @@ from models.enums import Kind, Risk, Status
 if TYPE_CHECKING:
     from models.agent import Agent
     from models.council import Council
+    from models.storm import Storm
 
 
 PUBLIC_ID = re.compile(r"esc_[0-9a-f]{20}")
@@ -77,9 +78,16 @@ class Escalation(Model):
     resolved_at = fields.DatetimeField(null=True)
     resolution: str | None = fields.TextField(null=True)
     related = fields.CharField(max_length=40, null=True)
+    # Part of an agent's storm: no message of its own, shown in the storm's grouped message instead.
+    storm: fields.ForeignKeyNullableRelation[Storm] = fields.ForeignKeyField(
+        "models.Storm", related_name="escalations", null=True, on_delete=fields.SET_NULL
+    )
+    storm_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "escalation"
         unique_together = (("agent", "idempotency_key"),)
+        # A storm's message counts its escalations on every render.
+        indexes = (("storm_id",),)

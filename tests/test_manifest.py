@@ -21,6 +21,9 @@ SCOPES_FOR = {
     "conversations_join": {"channels:join"},
     "conversations_open": {"im:write"},  # a DM with one member, for reminders and alerts
     "views_open": set(),
+    # A storm's review page: turned in place, and a reason modal pushed on top (no scope either).
+    "views_update": set(),
+    "views_push": set(),
     "views_publish": set(),
     "auth_test": set(),
     # Socket Mode: called with the app-level token, whose scope (connections:write) is not a bot scope.

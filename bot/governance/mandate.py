@@ -6,9 +6,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from bot.governance.policy import parse_duration
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+STORM_AFTER = 20
+STORM_QUIET_SECONDS = 300
 
 
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$", to_upper=True)]
@@ -37,7 +41,35 @@ class LimitsSpec(BaseModel):
     max_amount: Annotated[Decimal, Field(ge=0)] | MoneyLimit | None = None
     auto_budget_24h: Annotated[Decimal, Field(ge=0)] | MoneyLimit | None = None
     rate_per_minute: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    # Storm control: escalations needing the council within a minute before they are grouped.
+    storm_after: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    auto_pause_after: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    storm_quiet: str | None = None
     currency: CurrencyCode | None = None
+
+    @field_validator("storm_quiet")
+    @classmethod
+    def _quiet(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @model_validator(mode="after")
+    def _pause_past_storm(self) -> LimitsSpec:
+        if self.auto_pause_after is not None and self.auto_pause_after <= self.storm_threshold():
+            raise ValueError(
+                f"auto_pause_after ({self.auto_pause_after}) must be above storm_after "
+                f"({self.storm_threshold()}): the agent is paused in a storm, not before one"
+            )
+        return self
+
+    def storm_threshold(self) -> int:
+        """Escalations needing the council within a minute that are posted one by one (default 20)."""
+        return self.storm_after if self.storm_after is not None else STORM_AFTER
+
+    def storm_quiet_seconds(self) -> int:
+        """Seconds without a new escalation after which a storm ends (default 5 minutes)."""
+        return parse_duration(self.storm_quiet) if self.storm_quiet else STORM_QUIET_SECONDS
 
     def cap(self) -> Limit | None:
         """The hard cap per action, with its currency if it has one."""

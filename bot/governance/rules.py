@@ -99,6 +99,11 @@ class Rule(BaseModel):
         """Whether this elector's reject alone decides rejection (roles compare case-blind)."""
         return elector.role.casefold() in {role.casefold() for role in self.veto}
 
+    def rejects_alone(self, elector: Elector) -> bool:
+        """Whether this elector's reject decides by itself: a veto, or `single` with nothing more asked."""
+        plain_single = self.type == "single" and not self.quorum and not self.require_functions
+        return self.vetoes(elector) or plain_single
+
 
 def _percent(text: str) -> Fraction:
     """Read a validated percentage such as '60%' or '66.7%' as an exact number."""

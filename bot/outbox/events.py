@@ -139,6 +139,31 @@ class AgentPaused(Event):
     incident: str
 
 
+class StormOpened(Event):
+    """An agent's escalations became a storm: post its one grouped message to the council channel."""
+
+    type: Literal["storm.opened"] = "storm.opened"
+    storm: int
+
+
+class StormChanged(Event):
+    """A storm grew, was decided in part, or ended: its grouped message shows it as it stands.
+
+    Services keep one of these waiting per storm (see bot.services.storms.touch), not one per change.
+    """
+
+    type: Literal["storm.changed"] = "storm.changed"
+    storm: int
+
+
+class StormAutoPaused(Event):
+    """A direct message to an agent's owner: the storm passed auto_pause_after, so Council paused it."""
+
+    type: Literal["storm.auto_paused"] = "storm.auto_paused"
+    user: str
+    storm: int
+
+
 class AgentCallback(Event):
     """The signed callback that tells an agent its escalation was decided; the body is fixed once."""
 
@@ -164,6 +189,9 @@ AnyEvent = Annotated[
     | IncidentUnownedAlert
     | Breach
     | AgentPaused
+    | StormOpened
+    | StormChanged
+    | StormAutoPaused
     | AgentCallback,
     Field(discriminator="type"),
 ]
@@ -184,6 +212,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     IncidentUnownedAlert,
     Breach,
     AgentPaused,
+    StormOpened,
+    StormChanged,
+    StormAutoPaused,
     AgentCallback,
 )
 

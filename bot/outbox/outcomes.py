@@ -17,7 +17,7 @@ import aiohttp
 from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 
-from bot.outbox import callbacks, events, recovery, slack_effects
+from bot.outbox import callbacks, events, recovery, slack_effects, storm_effects
 from bot.outbox.events import Event
 from bot.outbox.pacing import Call, Pacer
 from bot.outbox.recovery import SlackWatch
@@ -58,6 +58,9 @@ DELIVER: dict[type[Event], Deliver] = {
     events.EscalatedToYou: slack_effects.direct_message,
     events.IncidentUnownedAlert: slack_effects.direct_message,
     events.AgentPaused: slack_effects.direct_message,
+    events.StormOpened: storm_effects.post,
+    events.StormChanged: storm_effects.refresh,
+    events.StormAutoPaused: storm_effects.tell_owner,
     events.AgentCallback: callbacks.send,
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,7 @@ from models.enums import Delivery
 METADATA_EVENT = "council_escalation"
 UNREADABLE = {"not_in_channel", "missing_scope", "channel_not_found"}
 log = logging.getLogger(__name__)
+Rendering = Callable[[], Awaitable[tuple[str, list[dict[str, Any]]]]]
 
 
 @dataclass(frozen=True)
@@ -113,21 +115,44 @@ async def _history(client: AsyncWebClient, channel: str) -> list[dict[str, Any]]
     return None
 
 
-async def _already_posted(client: AsyncWebClient, channel: str, public_id: str) -> str | None:
-    """Find our own earlier post of this escalation (a retry after a lost answer)."""
+async def find_own_post(
+    client: AsyncWebClient, channel: str, event_type: str, key: str, value: Any
+) -> str | None:
+    """Find our own earlier post whose metadata says `key: value` (a retry after a lost answer)."""
     messages = await _history(client, channel)
     if messages is None:
-        # Cannot check (a private channel the bot cannot read): a rare duplicate beats a lost escalation.
-        log.warning("cannot read %s to check for an earlier post of %s; posting", channel, public_id)
+        # Cannot check (a private channel the bot cannot read): a rare duplicate beats a lost post.
+        log.warning("cannot read %s to check for an earlier post of %s; posting", channel, value)
         return None
     for message in messages:
         metadata = message.get("metadata") or {}
-        if (
-            metadata.get("event_type") == METADATA_EVENT
-            and metadata.get("event_payload", {}).get("escalation_id") == public_id
-        ):
+        if metadata.get("event_type") == event_type and metadata.get("event_payload", {}).get(key) == value:
             return str(message["ts"])
     return None
+
+
+async def post_once(
+    ctx: Transport, row: OutboxItem, channel: str, mark: tuple[str, str, Any], message: Rendering
+) -> str:
+    """Post a message unless a retry finds it posted already (by its metadata `mark`); return its ts.
+
+    `mark` is (event type, payload key, value); `message` renders the text and blocks when needed.
+    """
+    event_type, key, value = mark
+    # A post tried before may have reached Slack unanswered (a lost answer, or a process killed).
+    retry = row.attempts > 1 or row.last_error is not None
+    ts = await find_own_post(ctx.slack, channel, event_type, key, value) if retry else None
+    if ts is None:
+        text, blocks = await message()
+        response = await ctx.slack.chat_postMessage(
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            unfurl_links=False,
+            metadata={"event_type": event_type, "event_payload": {key: value}},
+        )
+        ts = str(response["ts"])
+    return ts
 
 
 async def post(ctx: Transport, row: OutboxItem, event: Event) -> None:
@@ -135,19 +160,12 @@ async def post(ctx: Transport, row: OutboxItem, event: Event) -> None:
     escalation = await Escalation.get(id=row.escalation_id)
     if escalation.message_ts or not escalation.channel_id:
         return
-    # A post tried before may have reached Slack unanswered (a lost answer, or a process killed).
-    retry = row.attempts > 1 or row.last_error is not None
-    ts = await _already_posted(ctx.slack, escalation.channel_id, escalation.public_id) if retry else None
-    if ts is None:
-        text, blocks = render(await load_view(escalation))
-        response = await ctx.slack.chat_postMessage(
-            channel=escalation.channel_id,
-            text=text,
-            blocks=blocks,
-            unfurl_links=False,
-            metadata={"event_type": METADATA_EVENT, "event_payload": {"escalation_id": escalation.public_id}},
-        )
-        ts = str(response["ts"])
+
+    async def message() -> tuple[str, list[dict[str, Any]]]:
+        return render(await load_view(escalation))
+
+    mark = (METADATA_EVENT, "escalation_id", escalation.public_id)
+    ts = await post_once(ctx, row, escalation.channel_id, mark, message)
     await Escalation.filter(id=escalation.id, message_ts=None).update(message_ts=ts)
 
 
@@ -224,11 +242,9 @@ def planned_calls(deliverer: object, row: OutboxItem, event: Event, channel: str
     """
     if deliverer is direct_message:
         user: str = event.user  # type: ignore[attr-defined]
-        return [Call("conversations.open"), Call(POST, f"@{user}")]
+        return direct_calls(user)
     if deliverer is post:
-        tried = row.attempts > 0 or row.last_error is not None
-        # A retry first reads the channel's history for its earlier post.
-        return [Call(POST, channel), Call("conversations.history")] if tried else [Call(POST, channel)]
+        return post_once_calls(row, channel)
     if deliverer is refresh:
         return [Call("chat.update")]
     if deliverer is reply:
@@ -236,3 +252,14 @@ def planned_calls(deliverer: object, row: OutboxItem, event: Event, channel: str
     if deliverer is refresh_and_reply:
         return [Call("chat.update"), Call(POST, channel)]
     return []
+
+
+def post_once_calls(row: OutboxItem, channel: str | None) -> list[Call]:
+    """The Slack calls `post_once` makes for this row: the post, after reading the history on a retry."""
+    tried = row.attempts > 0 or row.last_error is not None
+    return [Call(POST, channel), Call("conversations.history")] if tried else [Call(POST, channel)]
+
+
+def direct_calls(user: str) -> list[Call]:
+    """The Slack calls a direct message makes: open the person's DM, then post to it."""
+    return [Call("conversations.open"), Call(POST, f"@{user}")]

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from slack_sdk.web.async_client import AsyncWebClient
 from tortoise.expressions import Q
 
-from bot.outbox import events, recovery, slack_effects
+from bot.outbox import events, recovery, slack_effects, storm_effects
 from bot.outbox.outcomes import DELIVER, Outcomes
 from bot.outbox.pacing import Call, Pacer
 from bot.outbox.recovery import SlackWatch
@@ -223,8 +223,12 @@ class OutboxWorker:
                 blocked.add(key)
                 self._paced[lane.name] = min(wait, self._paced[lane.name] or wait)
                 continue
-            if (lane.ordered and not await self._at_head(row, lane)) or not await self._claim(row):
-                # Its turn has not come, or another replica holds it: this key waits for the next pass.
+            if lane.ordered and not await self._at_head(row, lane):
+                # Its turn has not come. The earlier row may still be in this batch, later in it (a
+                # retry after a 429 can come due after the rows queued behind it): the key stays open.
+                continue
+            if not await self._claim(row):
+                # Another replica holds it: this key waits for the next pass.
                 blocked.add(key)
                 continue
             self.pacer.take(calls)
@@ -247,7 +251,10 @@ class OutboxWorker:
         except ValidationError:
             return []
         channel = channels.get(row.escalation_id) if row.escalation_id else None
-        return slack_effects.planned_calls(DELIVER[type(event)], row, event, channel)
+        deliverer = DELIVER[type(event)]
+        return slack_effects.planned_calls(deliverer, row, event, channel) or storm_effects.planned_calls(
+            deliverer, row, event, channel
+        )
 
     async def _fly(self, lane: Lane, key: str, row: OutboxItem, calls: list[Call]) -> None:
         try:

@@ -14,7 +14,7 @@ from bot.outbox.enqueue import announce
 from bot.outbox.events import Amended, Withdrawn
 from bot.runtime import Runtime
 from bot.schemas import ActionIn, EscalationPatch, WithdrawIn
-from bot.services import audit, rates
+from bot.services import audit, rates, storms
 from bot.services.agents import require_active
 from bot.services.lookup import checked_id
 from bot.services.routing import route
@@ -83,6 +83,7 @@ async def amend(rt: Runtime, *, agent: Agent, public_id: str, patch: EscalationP
         )
         event = Amended(version=escalation.version, fields=changed, voided=[v["user"] for v in voided])
         await announce(conn, escalation, event)
+        await storms.touch_for(conn, escalation)
     rt.after_commit()
     return escalation
 
@@ -169,5 +170,6 @@ async def withdraw(rt: Runtime, *, agent: Agent, public_id: str, body: WithdrawI
             payload={"reason": reason, "voters": list(voters)},
         )
         await announce(conn, escalation, Withdrawn(reason=reason, voters=[str(v) for v in voters]))
+        await storms.touch_for(conn, escalation)
     rt.after_commit(decided=public_id)
     return escalation

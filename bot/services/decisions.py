@@ -13,7 +13,7 @@ from bot.errors import EscalationClosed
 from bot.governance import Snapshot, count
 from bot.outbox.enqueue import announce, enqueue
 from bot.outbox.events import AgentCallback, Decided
-from bot.services import audit
+from bot.services import audit, storms
 from bot.services.serialize import load_escalation_json, vote_choices
 from models import Decision, Escalation, Vote
 from models.enums import ActorType, DecidedBy, Outcome, Status
@@ -84,6 +84,7 @@ async def _close(conn: BaseDBAsyncClient, escalation: Escalation, status: Status
 async def _tell(conn: BaseDBAsyncClient, escalation: Escalation) -> None:
     """Queue the decision for the council's channel and the agent's callback."""
     await announce(conn, escalation, Decided())
+    await storms.touch_for(conn, escalation)
     if escalation.callback_url:
         body = {
             "type": "escalation.decided",

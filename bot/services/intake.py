@@ -17,7 +17,7 @@ from bot.governance.policy import reminders_within
 from bot.outbox.enqueue import enqueue
 from bot.outbox.events import Opened
 from bot.schemas import EscalationIn
-from bot.services import audit, decisions, rates
+from bot.services import audit, decisions, rates, storms
 from bot.services.routing import Route
 from models import Agent, Decision, Escalation, Member
 from models.enums import STATUS_ON_OPEN, DecidedBy, Kind, Outcome
@@ -76,8 +76,14 @@ async def _snapshot(conn: BaseDBAsyncClient, chosen: Route, owner: str, voting: 
     return Snapshot(chosen.rule, electorate_for(everyone, chosen.rule, owner))
 
 
-def _fields(body: EscalationIn, chosen: Route, settlement: Settlement, snapshot: Snapshot) -> dict[str, Any]:
-    """The escalation's columns, from the request, its route and what was frozen for the vote."""
+def _fields(
+    body: EscalationIn, chosen: Route, settlement: Settlement, snapshot: Snapshot, *, stormed: bool
+) -> dict[str, Any]:
+    """The escalation's columns, from the request, its route and what was frozen for the vote.
+
+    An escalation in a storm gets no reminders of its own: a storm's hundreds would bury the
+    council in direct messages; the grouped message shows what still waits, and the deadline holds.
+    """
     now = datetime.now(UTC)
     action = body.action.model_dump(mode="json", exclude_none=True) if body.action else {}
     deadline = body.deadline or now + timedelta(seconds=body.deadline_seconds or chosen.deadline_seconds)
@@ -105,7 +111,7 @@ def _fields(body: EscalationIn, chosen: Route, settlement: Settlement, snapshot:
         "rule": rule,
         "electorate": electorate,
         "on_timeout": chosen.on_timeout,
-        "remind_at": _remind_at(chosen, now=now, deadline=deadline) if voting else [],
+        "remind_at": _remind_at(chosen, now=now, deadline=deadline) if voting and not stormed else [],
         "deadline": deadline if voting or body.kind == Kind.INCIDENT else None,
     }
 
@@ -121,7 +127,7 @@ async def open_escalation(
 ) -> Escalation:
     """Write the escalation, its audit event and its first effect (a post, or a decision) at once."""
     async with transaction() as conn:
-        await rates.admit(conn, agent)
+        locked = await rates.admit(conn, agent)
         settlement = await _settle(conn, agent, body, chosen)
         if settlement.decide is None and chosen.council is None:
             raise Invalid(
@@ -131,13 +137,17 @@ async def open_escalation(
             )
         voting = body.kind == Kind.APPROVAL and settlement.decide is None
         snapshot = await _snapshot(conn, chosen, agent.owner_user_id, voting)
+        admission = await storms.admit(
+            conn, locked, kind=body.kind, council=chosen.council, needs_council=voting
+        )
         escalation = await Escalation.create(
             using_db=conn,
             public_id=new_public_id(),
             agent=agent,
             idempotency_key=idempotency_key,
             request_hash=fingerprint,
-            **_fields(body, chosen, settlement, snapshot),
+            storm=admission.storm,
+            **_fields(body, chosen, settlement, snapshot, stormed=admission.storm is not None),
         )
         await audit.record(
             conn,
@@ -153,15 +163,20 @@ async def open_escalation(
             },
         )
         await _first_effect(conn, escalation, settlement, actor=chosen.policy or "mandate")
+        await storms.joined(conn, admission, escalation)
     return escalation
 
 
 async def _first_effect(
     conn: BaseDBAsyncClient, escalation: Escalation, settlement: Settlement, *, actor: str
 ) -> None:
-    """Decide at once when the policy and mandate say so; otherwise post it to the council."""
+    """Decide at once when the policy and mandate say so; otherwise post it to the council.
+
+    An escalation in a storm is not posted: the storm's grouped message shows it.
+    """
     if settlement.decide is None:
-        await enqueue(conn, Opened(), escalation=escalation)
+        if escalation.storm_id is None:
+            await enqueue(conn, Opened(), escalation=escalation)
         return
     await decisions.record(
         conn,

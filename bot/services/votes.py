@@ -157,7 +157,9 @@ async def _store(
     return previous
 
 
-async def _judge(rt: Runtime, conn: BaseDBAsyncClient, escalation: Escalation, user: str) -> Verdict:
+async def _judge(
+    rt: Runtime, conn: BaseDBAsyncClient, escalation: Escalation, user: str, note: str | None
+) -> Verdict:
     """Evaluate the frozen rule over the current votes; decide the escalation when it closes."""
     # In the order each current vote was cast: the `single` rule is decided by the first one.
     votes = await Vote.filter(escalation=escalation).using_db(conn).order_by("updated_at", "id")
@@ -171,18 +173,27 @@ async def _judge(rt: Runtime, conn: BaseDBAsyncClient, escalation: Escalation, u
             escalation,
             outcome=Outcome(verdict.outcome.value),
             decided_by=DecidedBy.COUNCIL,
-            reasons=[verdict.reason],
+            reasons=[verdict.reason, *([note] if note else [])],
             actor=user,
         )
-    else:
+    elif escalation.storm_id is None:  # one in a storm has no message of its own to show it in
         await enqueue(conn, TallyChanged(), escalation=escalation, delay=rt.settings.council_tally_debounce)
     return verdict
 
 
 async def cast(
-    rt: Runtime, *, public_id: str, user: str, ballot: Ballot, version: int | None = None
+    rt: Runtime,
+    *,
+    public_id: str,
+    user: str,
+    ballot: Ballot,
+    version: int | None = None,
+    note: str | None = None,
 ) -> VoteResult:
-    """Record or change a member's vote; close the escalation if the rule is now decided."""
+    """Record or change a member's vote; close the escalation if the rule is now decided.
+
+    `note` joins the decision's reasons when this vote decides it (a storm's bulk reject says so).
+    """
     async with transaction() as conn:
         # Row lock on PostgreSQL: votes on one escalation are evaluated one after another.
         found = (
@@ -193,6 +204,6 @@ async def cast(
         )
         escalation, elector = _open_for(found, public_id, user, version)
         previous = await _store(conn, escalation, user, elector.function, _checked(ballot, escalation))
-        verdict = await _judge(rt, conn, escalation, user)
+        verdict = await _judge(rt, conn, escalation, user, note)
     rt.after_commit(decided=public_id if verdict.decided else None)
     return VoteResult(escalation, verdict, previous.choice if previous else None)

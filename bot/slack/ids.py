@@ -34,3 +34,34 @@ def parse_vote_value(value: str) -> tuple[str, int | None]:
     """Split a vote button's value; a value without a version (an older message) gives None."""
     public_id, _, version = value.partition(":")
     return public_id, int(version) if version.isdigit() and version.isascii() else None
+
+
+# A storm's grouped message and what opens from it.
+STORM_ACTIONS_BLOCK = "council_storm_actions"
+STORM_REJECT_ALL = "council_storm_reject_all"
+STORM_PAUSE = "council_storm_pause"
+STORM_REVIEW = "council_storm_review"
+STORM_REJECT_MODAL = "council_storm_reject_modal"
+STORM_REVIEW_MODAL = "council_storm_review_modal"
+REVIEW_APPROVE = "council_review_approve"
+REVIEW_REJECT = "council_review_reject"
+REVIEW_ABSTAIN = "council_review_abstain"
+REVIEW_PREVIOUS = "council_review_previous"
+REVIEW_NEXT = "council_review_next"
+REVIEW_PAGER_BLOCK = "council_review_pager"
+
+
+def review_block(public_id: str) -> str:
+    """The block_id of one escalation's vote buttons on a storm's review page."""
+    return f"council_review_{public_id}"
+
+
+def review_ref(storm_id: int, page: int) -> str:
+    """A review page's private_metadata: which storm, which page."""
+    return f"{storm_id}:{page}"
+
+
+def parse_review_ref(value: str) -> tuple[int, int]:
+    """Split a review page's private_metadata (or a storm button's value, page 0)."""
+    storm, _, page = value.partition(":")
+    return int(storm), int(page) if page.isdigit() and page.isascii() else 0

@@ -30,13 +30,17 @@ def _modal(
     return view.to_dict()
 
 
-def reject_modal(*, ref: str, title: str) -> dict[str, Any]:
-    """Ask why; a Reject counts only with a reason."""
-    reason = InputBlock(
+def _reason(label: str) -> InputBlock:
+    return InputBlock(
         block_id=ids.REASON_BLOCK,
-        label="Why reject? The agent and the council will see this.",
+        label=label,
         element=PlainTextInputElement(action_id=ids.REASON_INPUT, multiline=True, max_length=TEXT_MAX),
     )
+
+
+def reject_modal(*, ref: str, title: str) -> dict[str, Any]:
+    """Ask why; a Reject counts only with a reason."""
+    reason = _reason("Why reject? The agent and the council will see this.")
     return _modal(
         callback_id=ids.REJECT_MODAL,
         ref=ref,
@@ -92,4 +96,26 @@ def resolve_modal(*, ref: str, title: str) -> dict[str, Any]:
         submit="Resolve",
         intro=f"Resolving: {title}",
         inputs=[notes],
+    )
+
+
+def storm_reject_modal(*, ref: str, agent: str, seated: int, alone: int) -> dict[str, Any]:
+    """Ask why, before a member's Reject is cast on every pending escalation of a storm."""
+    reason = _reason("Why reject them all? The agent and the council will see this.")
+    if alone == seated:
+        effect = f"Your reject decides all {seated} by itself: each is rejected with your reason."
+    elif alone == 0:
+        effect = f"Your Reject is cast on each of the {seated}; their voting rules decide each one."
+    else:
+        effect = (
+            f"Your reject decides {alone} of them by itself; on the other {seated - alone} it counts "
+            "as your vote and their voting rules decide."
+        )
+    return _modal(
+        callback_id=ids.STORM_REJECT_MODAL,
+        ref=ref,
+        title="Reject all pending",
+        submit="Reject all",
+        intro=f"Rejecting the {seated} pending escalations of {agent}'s storm that you vote on. {effect}",
+        inputs=[reason],
     )

@@ -6,7 +6,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
 from bot.slack import ids
-from handlers.slack import commands, errors, home, incidents, votes
+from handlers.slack import commands, errors, home, incidents, storms, votes
 from handlers.slack.errors import guarded
 
 
@@ -22,6 +22,15 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     app.action(ids.TAKE_OWNERSHIP)(guarded(incidents.take_ownership, rt))
     app.action(ids.RESOLVE)(guarded(incidents.resolve, rt))
     app.view(ids.RESOLVE_MODAL)(guarded(incidents.resolve_submitted, rt))
+    app.action(ids.STORM_REJECT_ALL)(guarded(storms.reject_all, rt))
+    app.view(ids.STORM_REJECT_MODAL)(guarded(storms.reject_all_submitted, rt))
+    app.action(ids.STORM_PAUSE)(guarded(storms.pause, rt))
+    app.action(ids.STORM_REVIEW)(guarded(storms.review, rt))
+    app.action(ids.REVIEW_PREVIOUS)(guarded(storms.turn_page, rt))
+    app.action(ids.REVIEW_NEXT)(guarded(storms.turn_page, rt))
+    app.action(ids.REVIEW_APPROVE)(guarded(storms.review_approve, rt))
+    app.action(ids.REVIEW_ABSTAIN)(guarded(storms.review_abstain, rt))
+    app.action(ids.REVIEW_REJECT)(guarded(storms.review_reject, rt))
     app.command("/council")(guarded(commands.council, rt))
     app.event("app_home_opened")(guarded(home.app_home_opened, rt))
     app.error(errors.on_error)

@@ -87,9 +87,9 @@ class Ephemeral:
 
 @dataclass
 class ViewRecord:
-    """One views.open / views.update / views.publish that succeeded."""
+    """One views.open / views.push / views.update / views.publish that succeeded."""
 
-    action: str  # "open" | "update" | "publish"
+    action: str  # "open" | "push" | "update" | "publish"
     view_id: str
     user: str
     view: dict[str, Any]

@@ -33,6 +33,7 @@ METHODS: dict[str, Handler] = {
     "reactions.add": chat.add_reaction,
     "users.info": people.users_info,
     "views.open": views.open_view,
+    "views.push": views.push_view,
     "views.update": views.update_view,
     "views.publish": views.publish_view,
 }

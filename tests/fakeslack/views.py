@@ -1,4 +1,4 @@
-"""The fake's views.open, views.update and views.publish methods."""
+"""The fake's views.open, views.push, views.update and views.publish methods."""
 
 from __future__ import annotations
 
@@ -15,6 +15,15 @@ APP_ID = "A0COUNCIL"
 
 def open_view(ws: Workspace, args: Args) -> Args:
     """views.open: show a modal, exchanging a fresh trigger id for it."""
+    return _new_modal(ws, args, "open")
+
+
+def push_view(ws: Workspace, args: Args) -> Args:
+    """views.push: put a modal on top of the one a person has open (from a click inside it)."""
+    return _new_modal(ws, args, "push")
+
+
+def _new_modal(ws: Workspace, args: Args, action: str) -> Args:
     trigger_id = args.get("trigger_id") or args.get("interactivity_pointer")
     if not trigger_id:
         raise _missing("trigger_id")
@@ -25,7 +34,7 @@ def open_view(ws: Workspace, args: Args) -> Args:
     user = ws.exchange_trigger(trigger_id) or ""
     stored = _stored(ws, view, view_id=ws.next_id("V"))
     ws.store_view(stored, user)
-    ws.views.append(ViewRecord("open", stored["id"], user, stored))
+    ws.views.append(ViewRecord(action, stored["id"], user, stored))
     return {"view": stored}
 
 

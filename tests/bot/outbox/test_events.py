@@ -27,6 +27,9 @@ SAMPLES: list[events.Event] = [
     events.IncidentUnownedAlert(user="U0PEOPLE1"),
     events.Breach(agent="refund-bot", summary="over", incident="esc_" + "0" * 20),
     events.AgentPaused(user="U0OWNER01", agent="refund-bot", summary="over", escalation="e", incident="i"),
+    events.StormOpened(storm=1),
+    events.StormChanged(storm=1),
+    events.StormAutoPaused(user="U0OWNER01", storm=1),
     events.AgentCallback(url="https://agent.example/cb", body={"id": "evt_1"}),
 ]
 

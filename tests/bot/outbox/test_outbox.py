@@ -284,3 +284,22 @@ async def test_later_rows_of_an_escalation_wait_for_an_earlier_one_in_backoff(
         "chat.postMessage",
         "chat.update",
     ]
+
+
+async def test_a_post_retried_after_its_later_rows_came_due_still_goes_first(
+    rt: Runtime, credentials: Credentials, worker: OutboxWorker, fake: FakeSlack
+) -> None:
+    """A 429's retry can leave the post due after the rows queued behind it: they must not bar it."""
+    escalation = await _escalate(rt, credentials)
+    fake.fail_next("chat.postMessage")
+    await worker.deliver_due()
+    await votes.cast(rt, public_id=escalation.public_id, user="U0TECH001", ballot=Ballot(Choice.APPROVE))
+    now = datetime.now(UTC)
+    rows = OutboxItem.filter(escalation=escalation, status="pending")
+    await rows.filter(kind="escalation.opened").update(next_attempt_at=now)
+    await rows.exclude(kind="escalation.opened").update(next_attempt_at=now - timedelta(seconds=1))
+    await worker.deliver_due()
+    assert [c.method for c in fake.calls if c.ok and c.method.startswith("chat.")] == [
+        "chat.postMessage",
+        "chat.update",
+    ]

@@ -38,7 +38,8 @@ councils:
     members:
       - {user: U0LEGAL01, function: legal}
 agents:
-  - {name: refund-bot, owner: U0OWNER01, council: ai-council}
+  # 23 approvals in a minute: past storm control's default of 20, which would group the last ones.
+  - {name: refund-bot, owner: U0OWNER01, council: ai-council, limits: {storm_after: 100}}
 policies:
   - {name: legal, match: {category: legal}, council: legal-council, rule: {type: single}}
   - {name: refunds, match: {kind: approval}, council: ai-council, rule: {type: single}}
