@@ -147,6 +147,14 @@ class EscalationOut(BaseModel):
     resolved_at: Timestamp | None = Field(default=None, description="incidents only")
     resolution: str | None = Field(default=None, description="incidents only: how it was resolved")
     related: str | None = Field(default=None, description="incidents only: the escalation it is about")
+    storm: str | None = Field(
+        default=None,
+        pattern=r"^storm-[0-9]+$",
+        description=(
+            "the storm it joined (storm control: shown to the council in one grouped message); "
+            "null when it has a message of its own"
+        ),
+    )
 
     def as_json(self) -> dict[str, Any]:
         """Return the JSON agents read, without the incident fields unless it is an incident."""
@@ -172,6 +180,9 @@ class LimitsOut(BaseModel):
     auto_budget_24h: Amount | MoneyLimitOut | None = omitted()
     rate_per_minute: int | None = omitted()
     currency: str | None = omitted("ISO 4217 code of the plain money limits")
+    storm_after: int | None = omitted("approvals needing a council within a minute before a storm starts")
+    auto_pause_after: int | None = omitted("approvals needing a council within a minute that pause the agent")
+    storm_quiet: str | None = omitted("how long without a new escalation ends a storm, as written (5m)")
 
 
 class AgentOut(BaseModel):

@@ -20,14 +20,16 @@ class Storm(Model):
         "models.Council", related_name="storms", null=True
     )
     council_id: int | None
-    # The agent's id while the storm is open, None once it has ended: at most one open storm per agent,
-    # held by the database, so two replicas cannot each start one.
-    open_agent_id = fields.IntField(null=True, unique=True)
+    # "agent id:council id" while the storm is open, None once it has ended: at most one open storm per
+    # agent and council, held by the database, so two replicas cannot each start one.
+    open_key = fields.CharField(max_length=48, null=True, unique=True)
     started_at = fields.DatetimeField()
     last_at = fields.DatetimeField()
     ended_at = fields.DatetimeField(null=True, db_index=True)
     # When Council paused the agent itself (auto_pause_after).
     auto_paused_at = fields.DatetimeField(null=True)
+    # When its first escalation timed out to `on_timeout: escalate`: the chairs and owner are told once.
+    escalated_at = fields.DatetimeField(null=True)
     # The escalation that started it: the storm's outbox rows ride on it, so the worker delivers
     # them one at a time and in order, as it does any escalation's (no FK: the two tables point at
     # each other).

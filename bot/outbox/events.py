@@ -164,6 +164,18 @@ class StormAutoPaused(Event):
     storm: int
 
 
+class StormEscalated(Event):
+    """A direct message: a storm's escalations reached their deadline, and on_timeout escalated them.
+
+    Sent once per storm to each chair and the agent's owner, not once per escalation.
+    """
+
+    type: Literal["storm.escalated"] = "storm.escalated"
+    user: str
+    storm: int
+    deadline: datetime
+
+
 class AgentCallback(Event):
     """The signed callback that tells an agent its escalation was decided; the body is fixed once."""
 
@@ -192,6 +204,7 @@ AnyEvent = Annotated[
     | StormOpened
     | StormChanged
     | StormAutoPaused
+    | StormEscalated
     | AgentCallback,
     Field(discriminator="type"),
 ]
@@ -215,6 +228,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     StormOpened,
     StormChanged,
     StormAutoPaused,
+    StormEscalated,
     AgentCallback,
 )
 

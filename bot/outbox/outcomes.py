@@ -61,6 +61,7 @@ DELIVER: dict[type[Event], Deliver] = {
     events.StormOpened: storm_effects.post,
     events.StormChanged: storm_effects.refresh,
     events.StormAutoPaused: storm_effects.tell_owner,
+    events.StormEscalated: storm_effects.tell_escalated,
     events.AgentCallback: callbacks.send,
 }
 

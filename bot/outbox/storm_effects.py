@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.outbox.events import Event, StormAutoPaused, StormChanged, StormOpened, kind_of
+from bot.outbox.events import Event, StormAutoPaused, StormChanged, StormEscalated, StormOpened, kind_of
 from bot.outbox.pacing import Call
 from bot.outbox.slack_effects import (
     NotReady,
@@ -69,6 +69,13 @@ async def tell_owner(ctx: Transport, row: OutboxItem, event: Event) -> None:
     await _direct(ctx.slack, event.user, storm_message.paused_dm(await storm_view.load(event.storm)))
 
 
+async def tell_escalated(ctx: Transport, row: OutboxItem, event: Event) -> None:
+    """DM a chair or the agent's owner, once per storm, that its escalations were escalated to them."""
+    assert isinstance(event, StormEscalated)  # noqa: S101 - the worker dispatches on the event's type
+    view = await storm_view.load(event.storm)
+    await _direct(ctx.slack, event.user, storm_message.escalated_dm(view, event.deadline))
+
+
 async def _direct(client: AsyncWebClient, user: str, text: str) -> None:
     opened = await client.conversations_open(users=user)
     await client.chat_postMessage(channel=opened["channel"]["id"], text=text, unfurl_links=False)
@@ -83,7 +90,7 @@ def planned_calls(deliverer: object, row: OutboxItem, event: Event, channel: str
         return post_once_calls(row, channel)
     if deliverer is refresh:
         return [Call("chat.update")]
-    if deliverer is tell_owner:
+    if deliverer is tell_owner or deliverer is tell_escalated:
         user: str = event.user  # type: ignore[attr-defined]
         return direct_calls(user)
     return []

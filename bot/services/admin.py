@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,8 +11,9 @@ import yaml
 
 from bot.council_file import is_name
 from bot.errors import NotAnAdmin, NotFound
-from bot.services import config, deliveries
-from models import Agent, Council, Decision, Escalation, Member, Setting
+from bot.services import config, deliveries, storm_view
+from bot.services.storm_view import StormView
+from models import Agent, Council, Decision, Escalation, Member, Setting, Storm
 from models.enums import Status
 
 SOONEST = 10
@@ -36,6 +37,8 @@ class Waiting:
     soonest: list[Pending]
     # Deliveries given up on, by target ("slack", "agent"): nobody hears of them until one is retried.
     dead: dict[str, int]
+    # Storms still open, the oldest first: each is one grouped message in its council's channel.
+    storms: list[StormView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,9 @@ async def require_admin(user: str) -> None:
 
 
 async def waiting() -> Waiting:
-    """Pending approvals (the soonest due first), the count of open incidents, and dead deliveries."""
+    """Pending approvals (the soonest due first), open incidents, dead deliveries and open storms."""
     pending = Escalation.filter(status=Status.PENDING)
+    open_storms = await Storm.filter(ended_at__isnull=True).order_by("started_at", "id").limit(SOONEST)
     incidents = await Escalation.filter(status__in=(Status.OPEN, Status.ACKNOWLEDGED)).count()
     soonest = await pending.order_by("deadline", "id").limit(SOONEST)
     return Waiting(
@@ -104,6 +108,7 @@ async def waiting() -> Waiting:
         incidents=incidents,
         soonest=[Pending(e.public_id, e.title, e.deadline) for e in soonest],
         dead=await deliveries.dead_counts(),
+        storms=[await storm_view.load(storm.id) for storm in open_storms],
     )
 
 

@@ -13,7 +13,7 @@ from bot.governance import Snapshot
 from bot.outbox.enqueue import announce, enqueue
 from bot.outbox.events import EscalatedToYou, Extended, Reminder
 from bot.runtime import Runtime
-from bot.services import audit, decisions, incidents
+from bot.services import audit, decisions, incidents, storms
 from models import Escalation, Vote
 from models.enums import DecidedBy, Kind, Outcome, Status
 
@@ -82,8 +82,11 @@ async def _extend(conn: BaseDBAsyncClient, escalation: Escalation, *, now: datet
     if escalated:
         chairs = Snapshot.read(escalation.rule, escalation.electorate).chairs()
         owner = (await escalation.agent).owner_user_id
-        for user in dict.fromkeys([*chairs, owner]):
-            await enqueue(conn, EscalatedToYou(user=user, deadline=new_deadline), escalation=escalation)
+        users = list(dict.fromkeys([*chairs, owner]))
+        # In a storm, the chairs and owner hear of it once for the whole storm, not once per escalation.
+        if not await storms.escalated(conn, escalation, users, deadline=new_deadline):
+            for user in users:
+                await enqueue(conn, EscalatedToYou(user=user, deadline=new_deadline), escalation=escalation)
     await announce(conn, escalation, Extended(deadline=new_deadline, escalated=escalated))
 
 

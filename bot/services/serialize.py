@@ -9,6 +9,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from bot.api_out import ActionOut, DecisionOut, EscalationOut
 from bot.governance import Choice, Rule
+from bot.services import storms
 from models import Council, Decision, Escalation, Vote
 
 
@@ -65,6 +66,7 @@ def escalation_out(
         resolved_at=escalation.resolved_at,
         resolution=escalation.resolution,
         related=escalation.related,
+        storm=storms.subject(escalation.storm_id) if escalation.storm_id is not None else None,
     )
 
 

@@ -1,8 +1,9 @@
 """Storm control: past `storm_after` a minute, an agent's escalations join one grouped message.
 
 Whether an escalation joins a storm is decided in its creating transaction, under the agent's row
-lock (taken first by `rates.admit`), so replicas agree; the open storm is unique per agent in the
-database (`open_agent_id`).
+lock (taken first by `rates.admit`), so replicas agree. A storm belongs to an agent and the council
+its escalations go to (each council sees its own grouped message in its own channel); the open storm
+is unique per agent and council in the database (`open_key`).
 Lock order, to stay clear of deadlocks on PostgreSQL: the agent's row, then the audit chain
 (`audit.record`), then a storm's row. Every state change takes the audit chain's lock, so changes
 to one storm are already one at a time when `touch` runs.
@@ -18,7 +19,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from bot.db import transaction
 from bot.governance import LimitsSpec
 from bot.outbox.enqueue import enqueue
-from bot.outbox.events import StormAutoPaused, StormChanged, StormOpened, kind_of
+from bot.outbox.events import StormAutoPaused, StormChanged, StormEscalated, StormOpened, kind_of
 from bot.runtime import Runtime
 from bot.services import audit
 from bot.services.agents import require_active
@@ -44,12 +45,24 @@ class Admission:
     recent: int = 0
 
 
-async def council_bound(conn: BaseDBAsyncClient, agent_id: int, *, since: datetime) -> int:
-    """Count the agent's escalations put to a council vote since then (only those have a deadline)."""
+async def council_bound(
+    conn: BaseDBAsyncClient, agent_id: int, *, since: datetime, council_id: int | None = None
+) -> int:
+    """Count the agent's escalations put to a council vote since then (only those have a deadline).
+
+    With `council_id`, count only those put to that council.
+    """
     recent = Escalation.filter(
         agent_id=agent_id, kind=Kind.APPROVAL, deadline__isnull=False, created_at__gte=since
     )
+    if council_id is not None:
+        recent = recent.filter(council_id=council_id)
     return await recent.using_db(conn).count()
+
+
+def open_key(agent_id: int, council_id: int) -> str:
+    """The key that holds one open storm per agent and council."""
+    return f"{agent_id}:{council_id}"
 
 
 async def admit(
@@ -60,8 +73,9 @@ async def admit(
     `locked` is the agent's row as read under its lock (`rates.admit` takes it, first in the
     transaction; taking it again here would only repeat it). Approvals join an open storm whether
     they need the council or not (so the grouped message counts the auto-approved ones too); a storm
-    starts only when more than `storm_after` council-bound approvals came within a minute. Incidents
-    and notices always get their own message.
+    starts only when more than `storm_after` approvals needing this council came within a minute.
+    `auto_pause_after` counts the agent's approvals needing any council. Incidents and notices always
+    get their own message.
     """
     if kind != Kind.APPROVAL or council is None:
         return Admission()
@@ -69,22 +83,28 @@ async def admit(
     require_active(locked)
     now = datetime.now(UTC)
     limits = LimitsSpec.model_validate(locked.limits)
-    recent = await council_bound(conn, locked.id, since=now - WINDOW) + (1 if needs_council else 0)
-    storm = await Storm.filter(open_agent_id=locked.id).using_db(conn).first()
+    this = 1 if needs_council else 0
+    since = now - WINDOW
+    here = await council_bound(conn, locked.id, since=since, council_id=council.id) + this
+    key = open_key(locked.id, council.id)
+    storm = await Storm.filter(open_key=key).using_db(conn).first()
     started = False
     if storm is None:
-        if not needs_council or recent <= limits.storm_threshold():
+        if not needs_council or here <= limits.storm_threshold():
             return Admission()
         storm = await Storm.create(
             using_db=conn,
             agent_id=locked.id,
             council=council,
-            open_agent_id=locked.id,
+            open_key=key,
             started_at=now,
             last_at=now,
             channel_id=council.channel_id,
         )
         started = True
+    recent = here
+    if needs_council and limits.auto_pause_after is not None:
+        recent = await council_bound(conn, locked.id, since=since) + this
     pause = (
         needs_council
         and limits.auto_pause_after is not None
@@ -138,6 +158,24 @@ async def _auto_pause(
     )
     anchor = await _anchor(conn, storm.id)
     await enqueue(conn, StormAutoPaused(user=agent.owner_user_id, storm=storm.id), escalation=anchor)
+
+
+async def escalated(
+    conn: BaseDBAsyncClient, escalation: Escalation, users: list[str], *, deadline: datetime
+) -> bool:
+    """Tell `users` once per storm that its escalations timed out to them; False if not in a storm.
+
+    The first of the storm's escalations to time out sends the messages; the rest only extend.
+    """
+    if escalation.storm_id is None:
+        return False
+    first = Storm.filter(id=escalation.storm_id, escalated_at__isnull=True)
+    if await first.using_db(conn).update(escalated_at=datetime.now(UTC)) == 1:
+        anchor = await _anchor(conn, escalation.storm_id)
+        for user in users:
+            event = StormEscalated(user=user, storm=escalation.storm_id, deadline=deadline)
+            await enqueue(conn, event, escalation=anchor)
+    return True
 
 
 async def _anchor(conn: BaseDBAsyncClient, storm_id: int) -> Escalation | None:
@@ -207,7 +245,7 @@ async def _end(storm: Storm, *, now: datetime) -> bool:
                 payload={"agent": storm.agent.name, "started_at": storm.started_at, "last_at": storm.last_at},
             )
             over = Storm.filter(id=storm.id, ended_at__isnull=True, last_at=storm.last_at)
-            if await over.using_db(conn).update(ended_at=now, open_agent_id=None) != 1:
+            if await over.using_db(conn).update(ended_at=now, open_key=None) != 1:
                 raise _AlreadyEnded
             await touch(conn, storm.id)
     except _AlreadyEnded:

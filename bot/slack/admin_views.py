@@ -9,11 +9,12 @@ from __future__ import annotations
 from bot.council_file import DEFAULT_DEADLINE, PolicySpec, RouteSpec
 from bot.governance import PolicyMatch, Rule
 from bot.services.admin import AgentLine, DecisionLine, Seats, Waiting
+from bot.services.storm_view import StormView
 from bot.slack.text import channel, escape, mention, money, safe, utc
 
 HELP = """*Council* — `/council <command>`
 • `help` — this list
-• `status` — pending approvals, open incidents, dead deliveries
+• `status` — pending approvals, open incidents, dead deliveries, storms
 • `members [COUNCIL]` — each council's members: function, role, whether active, delegate
 • `agents` (or `agent list`) — agents, their owners and whether they are paused
 • `policies` — the routing policies in order, and the default route
@@ -57,7 +58,7 @@ def unreadable(problem: str) -> str:
 
 def status(waiting: Waiting) -> str:
     """Pending approvals (soonest deadline first), the count of open incidents, and dead deliveries."""
-    dead = _dead_line(waiting.dead)
+    dead = _dead_line(waiting.dead) + [_storm_line(view) for view in waiting.storms]
     if not waiting.approvals and not waiting.incidents:
         return "\n".join(["Nothing is waiting for the council.", *dead])
     shown = (
@@ -68,6 +69,17 @@ def status(waiting: Waiting) -> str:
         f"• `{item.public_id}` {safe(item.title, 200)} — due {utc(item.deadline)}" for item in waiting.soonest
     ]
     return fit([*dead, *lines])
+
+
+def _storm_line(view: StormView) -> str:
+    """Say that an agent is storming a council, and where its grouped message is."""
+    where = f" in {channel(view.channel_id)}" if view.channel_id else ""
+    paused = " (agent paused)" if view.agent_paused else ""
+    return (
+        f":cloud_with_lightning: Storm{where}: *{escape(view.agent)}*{paused} — {view.escalations} "
+        f"escalations since {utc(view.started_at)}, {view.waiting} waiting: act on them from its "
+        "grouped message."
+    )
 
 
 def _dead_line(dead: dict[str, int]) -> list[str]:

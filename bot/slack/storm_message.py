@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -123,6 +124,16 @@ def render(view: StormView) -> tuple[str, list[dict[str, Any]]]:
     if actions is not None:
         blocks.append(actions)
     return fallback_text(view), [block.to_dict() for block in blocks]
+
+
+def escalated_dm(view: StormView, deadline: datetime) -> str:
+    """The one direct message a chair or owner gets when a storm's escalations time out to escalate."""
+    return (
+        f":rotating_light: The storm of *{escape(view.agent)}* in {channel(view.channel_id)} reached its "
+        f"deadlines without decisions, and its policy escalates them to you ({summary_line(view)}). "
+        f"They are extended to {slack_date(deadline)}; decide them from the grouped message, with "
+        "Reject all pending or Review individually. This is the only message you get for this storm."
+    )
 
 
 def paused_dm(view: StormView) -> str:

@@ -30,6 +30,7 @@ SAMPLES: list[events.Event] = [
     events.StormOpened(storm=1),
     events.StormChanged(storm=1),
     events.StormAutoPaused(user="U0OWNER01", storm=1),
+    events.StormEscalated(user="U0PEOPLE1", storm=1, deadline=datetime(2026, 12, 2, tzinfo=UTC)),
     events.AgentCallback(url="https://agent.example/cb", body={"id": "evt_1"}),
 ]
 

@@ -78,3 +78,11 @@ def test_a_full_review_page_of_long_hostile_titles_stays_within_a_modals_limits(
     assert "<!channel>" not in str(view["blocks"])
     assert _actions(view["blocks"]).count(ids.REVIEW_APPROVE) == 10
     assert {ids.REVIEW_PREVIOUS, ids.REVIEW_NEXT} <= set(_actions(view["blocks"]))
+
+
+def test_the_escalated_dm_says_the_whole_storm_once_and_escapes_the_agents_name() -> None:
+    hostile = replace(VIEW, agent="<!channel> bot")
+    text = storm_message.escalated_dm(hostile, START + timedelta(hours=8))
+    assert "<!channel>" not in text and "&lt;!channel&gt; bot" in text
+    assert "340 escalations" in text and "315 waiting" in text and "<#C0COUNCIL>" in text
+    assert "2026-12-02 17:00 UTC" in text and "only message you get for this storm" in text

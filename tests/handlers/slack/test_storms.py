@@ -29,6 +29,7 @@ from tests.handlers.slack.storming import (
     settled,
     stormed,
 )
+from tests.handlers.slack.test_home_and_commands import command
 from tests.harness import Harness
 
 __all__ = ["council", "limits"]
@@ -189,7 +190,27 @@ async def test_the_storm_ends_after_a_quiet_spell_with_a_final_summary(council: 
     text = council.fake.rendered_text(final)
     assert "Storm over" in text and "2 auto-approved ($40)" in text and "3 waiting" in text
     assert await AuditEvent.filter(action="storm.ended").count() == 1
-    assert (await Storm.get(id=storm.id)).open_agent_id is None
+    assert (await Storm.get(id=storm.id)).open_key is None
     # Once over, the next flood is a storm of its own, with a message of its own.
     await flood(council, 1, start=200)
     await council.fake.wait_for(lambda: len(posts(council, STORM_POST)) == 2, timeout=60)
+
+
+async def test_agents_and_admins_can_see_the_storm(council: Harness) -> None:
+    sent = await flood(council, 5)
+    await grouped(council, "2 waiting")
+    storm = await Storm.get()
+    alone = await Escalation.filter(public_id__in=sent, storm_id__isnull=True).values_list(
+        "public_id", flat=True
+    )
+    for public_id in sent:
+        status, body = await council.get(public_id)
+        assert status == 200
+        assert body["storm"] == (None if public_id in alone else f"storm-{storm.id}")
+    status, me = await council.api("GET", "/agents/me")
+    assert status == 200 and me["limits"] == {"storm_after": 3, "auto_budget_24h": "100"}
+    answer = await command(council, "status", user="U0ADMIN01")
+    assert "Storm in <#C0COUNCIL>: *refund-bot* — 2 escalations since" in answer and "2 waiting" in answer
+    # Once the storm is over, status no longer lists it.
+    await storms.end_quiet(council.app[RUNTIME], now=storm.last_at + timedelta(minutes=6))
+    assert "Storm" not in await command(council, "status", user="U0ADMIN01")
