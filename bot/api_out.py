@@ -142,11 +142,6 @@ class EscalationOut(BaseModel):
     links: list[LinkOut]
     run_id: str | None
     call_id: str | None
-    owner: str | None = Field(default=None, description="incidents only: the member who owns it")
-    acknowledged_at: Timestamp | None = Field(default=None, description="incidents only")
-    resolved_at: Timestamp | None = Field(default=None, description="incidents only")
-    resolution: str | None = Field(default=None, description="incidents only: how it was resolved")
-    related: str | None = Field(default=None, description="incidents only: the escalation it is about")
     storm: str | None = Field(
         default=None,
         pattern=r"^storm-[0-9]+$",
@@ -155,6 +150,11 @@ class EscalationOut(BaseModel):
             "null when it has a message of its own"
         ),
     )
+    owner: str | None = Field(default=None, description="incidents only: the member who owns it")
+    acknowledged_at: Timestamp | None = Field(default=None, description="incidents only")
+    resolved_at: Timestamp | None = Field(default=None, description="incidents only")
+    resolution: str | None = Field(default=None, description="incidents only: how it was resolved")
+    related: str | None = Field(default=None, description="incidents only: the escalation it is about")
 
     def as_json(self) -> dict[str, Any]:
         """Return the JSON agents read, without the incident fields unless it is an incident."""

@@ -43,7 +43,11 @@ def _escalation(**changes: Any) -> Escalation:
         "resolution": None,
         "related": None,
     }
-    return Escalation(**{**fields, **changes})
+    storm_id = changes.pop("storm_id", None)
+    escalation = Escalation(**{**fields, **changes})
+    # Without Tortoise set up (no database here), the model takes no foreign key ids as arguments.
+    escalation.storm_id = storm_id
+    return escalation
 
 
 def test_a_pending_approval_reads_as_documented() -> None:
@@ -69,7 +73,12 @@ def test_a_pending_approval_reads_as_documented() -> None:
         "links": [{"title": "Order", "url": "https://shop.example.com/orders/8812"}],
         "run_id": "run_7f3a",
         "call_id": None,
+        "storm": None,
     }
+
+
+def test_an_escalation_in_a_storm_names_it() -> None:
+    assert escalation_json(_escalation(storm_id=12), None)["storm"] == "storm-12"
 
 
 def test_keys_keep_their_order() -> None:
@@ -95,6 +104,7 @@ def test_keys_keep_their_order() -> None:
         "links",
         "run_id",
         "call_id",
+        "storm",
     ]
 
 
