@@ -8,7 +8,9 @@ from models.escalation import Escalation
 from models.job_run import JobRun
 from models.member import Member
 from models.outbox import OutboxItem
+from models.person import Person
 from models.policy import Policy, Setting
+from models.pulse import PulseAnswer
 from models.storm import Storm
 from models.vote import Vote
 
@@ -23,7 +25,9 @@ __all__ = [
     "JobRun",
     "Member",
     "OutboxItem",
+    "Person",
     "Policy",
+    "PulseAnswer",
     "Setting",
     "Storm",
     "Vote",

@@ -21,8 +21,9 @@ class AuditEvent(Model):
 
     class Meta:
         table = "audit_event"
-        # What an agent did in the last minute is what its rate limit counts.
-        indexes = (Index(fields=("actor_id", "at")),)
+        # What an agent did in the last minute is what its rate limit counts; the digest counts one
+        # action's events in a week.
+        indexes = (Index(fields=("actor_id", "at")), Index(fields=("action", "at")))
 
 
 class AuditCheckpoint(Model):

@@ -85,9 +85,12 @@ class Escalation(Model):
     storm_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    # When it stopped waiting for people: decided, withdrawn, resolved (a notice, when posted).
+    closed_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "escalation"
         unique_together = (("agent", "idempotency_key"),)
-        # A storm's message counts its escalations on every render.
-        indexes = (("storm_id",),)
+        # A storm's message counts its escalations on every render; the digest reads a council's
+        # week by when escalations opened and when they closed.
+        indexes = (("storm_id",), ("council_id", "created_at"), ("council_id", "closed_at"))

@@ -32,3 +32,5 @@ class OutboxItem(Model):
 
     class Meta:
         table = "outbox"
+        # The digest counts the reminders delivered in a week.
+        indexes = (("kind", "done_at"),)

@@ -154,10 +154,11 @@ async def withdraw(rt: Runtime, *, agent: Agent, public_id: str, body: WithdrawI
     async with transaction() as conn:
         escalation = await _pending(conn, agent, public_id, "withdraw")
         reason = (body.reason or "").strip() or None
+        now = datetime.now(UTC)
         await (
             Escalation.filter(id=escalation.id)
             .using_db(conn)
-            .update(status=Status.WITHDRAWN, resolution=reason, resolved_at=datetime.now(UTC))
+            .update(status=Status.WITHDRAWN, resolution=reason, resolved_at=now, closed_at=now)
         )
         escalation.status, escalation.resolution = Status.WITHDRAWN, reason
         voters = await Vote.filter(escalation=escalation).using_db(conn).values_list("user_id", flat=True)

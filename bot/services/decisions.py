@@ -71,14 +71,15 @@ async def record(
 
 async def _close(conn: BaseDBAsyncClient, escalation: Escalation, status: Status) -> None:
     """Move the escalation from pending to its final status, or refuse: only one decision wins."""
+    now = datetime.now(UTC)
     changed = (
         await Escalation.filter(id=escalation.id, status=Status.PENDING)
         .using_db(conn)
-        .update(status=status, updated_at=datetime.now(UTC))
+        .update(status=status, updated_at=now, closed_at=now)
     )
     if changed != 1:
         raise EscalationClosed("this escalation has already been decided")
-    escalation.status = status
+    escalation.status, escalation.closed_at = status, now
 
 
 async def _tell(conn: BaseDBAsyncClient, escalation: Escalation) -> None:

@@ -158,6 +158,7 @@ async def resolve(rt: Runtime, *, public_id: str, user: str, notes: str) -> Esca
             .update(
                 status=Status.RESOLVED,
                 resolved_at=now,
+                closed_at=now,
                 resolution=notes[:4000],
                 owner_user_id=incident.owner_user_id or user,
             )

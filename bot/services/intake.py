@@ -113,6 +113,8 @@ def _fields(
         "on_timeout": chosen.on_timeout,
         "remind_at": _remind_at(chosen, now=now, deadline=deadline) if voting and not stormed else [],
         "deadline": deadline if voting or body.kind == Kind.INCIDENT else None,
+        # A notice waits for no one: it is closed as it is posted.
+        "closed_at": now if body.kind == Kind.NOTICE else None,
     }
 
 
