@@ -8,7 +8,7 @@ async with FakeSlack() as fake:
 """
 
 from tests.fakeslack.blockkit import validate_message_blocks, validate_view
-from tests.fakeslack.records import Call, Ephemeral, Message, PostedResponse, SlackError, ViewRecord
+from tests.fakeslack.records import Call, Ephemeral, Message, PostedResponse, SlackError, Upload, ViewRecord
 from tests.fakeslack.render import rendered_text
 from tests.fakeslack.server import FakeSlack
 from tests.fakeslack.signing import (
@@ -28,6 +28,7 @@ __all__ = [
     "Message",
     "PostedResponse",
     "SlackError",
+    "Upload",
     "ViewRecord",
     "block_action_body",
     "event_body",

@@ -44,6 +44,8 @@ METHOD_TIERS: dict[str, Limit] = {
     "conversations.replies": TIER_3,
     "conversations.open": TIER_3,
     "conversations.join": TIER_3,
+    "files.getUploadURLExternal": TIER_4,
+    "files.completeUploadExternal": TIER_4,
     "reactions.add": TIER_3,
     "users.info": TIER_4,
     "views.open": TIER_4,

@@ -1,4 +1,4 @@
-"""What the fake Slack remembers: calls, messages, views and response_url posts."""
+"""What the fake Slack remembers: calls, messages, views, response_url posts and uploaded files."""
 
 from __future__ import annotations
 
@@ -43,6 +43,8 @@ class Message:
     bot_id: str | None = None
     edited_ts: str | None = None
     reactions: dict[str, list[str]] = field(default_factory=dict)
+    # Slack's file objects, when the message shares files (files.completeUploadExternal).
+    files: list[dict[str, Any]] = field(default_factory=list)
 
     def __getitem__(self, key: str) -> Any:
         # Lets tests read a message like the dict Slack returns: message["text"].
@@ -67,6 +69,10 @@ class Message:
             out["reactions"] = [
                 {"name": name, "users": users, "count": len(users)} for name, users in self.reactions.items()
             ]
+        if self.files:
+            out["files"] = self.files
+            out["upload"] = True
+            out["display_as_bot"] = False
         return out
 
 
@@ -104,6 +110,48 @@ class PostedResponse:
 
     response_id: str
     body: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)
+
+
+@dataclass
+class UploadTicket:
+    """A file files.getUploadURLExternal announced, waiting for its bytes and its completion."""
+
+    file_id: str
+    upload_id: str
+    filename: str
+    length: int
+    alt_txt: str | None = None
+    snippet_type: str | None = None
+    # What was POSTed to the upload URL; None until then.
+    content: bytes | None = None
+
+
+@dataclass
+class Upload:
+    """A file files.completeUploadExternal finished: its exact bytes and where it was shared."""
+
+    file_id: str
+    filename: str
+    title: str
+    content: bytes
+    alt_txt: str | None
+    snippet_type: str | None
+    # Where the file was shared, in order (a user id given is its DM channel); empty: kept private.
+    channels: list[str]
+    initial_comment: str | None
+    thread_ts: str | None
+    # The fake's wall clock when the upload was completed.
+    completed_at: float
+    # The file object Slack answered with.
+    file: dict[str, Any]
+
+    @property
+    def channel(self) -> str | None:
+        """The channel the file was shared in (the first, if several); None if private."""
+        return self.channels[0] if self.channels else None
 
     def __getitem__(self, key: str) -> Any:
         return getattr(self, key)

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakeslack import chat, people, signing, views
+from tests.fakeslack import chat, files, people, signing, views
 from tests.fakeslack.limits import RateLimits
 from tests.fakeslack.records import Call, PostedResponse, SlackError
 from tests.fakeslack.socket_mode import DEFAULT_APP_TOKEN, SocketMode
@@ -30,6 +30,8 @@ METHODS: dict[str, Handler] = {
     "conversations.history": chat.history,
     "conversations.replies": chat.replies,
     "conversations.open": people.conversations_open,
+    "files.getUploadURLExternal": files.get_upload_url_external,
+    "files.completeUploadExternal": files.complete_upload_external,
     "reactions.add": chat.add_reaction,
     "users.info": people.users_info,
     "views.open": views.open_view,
@@ -38,7 +40,7 @@ METHODS: dict[str, Handler] = {
     "views.publish": views.publish_view,
 }
 # Arguments Slack accepts as JSON text inside a form body.
-JSON_ARGS = ("blocks", "attachments", "metadata", "view")
+JSON_ARGS = ("blocks", "attachments", "metadata", "view", "files")
 OUTAGE_PAGE = "<html><head><title>503 Service Unavailable</title></head><body></body></html>"
 
 
@@ -72,7 +74,8 @@ class FakeSlack(Workspace):
     `fake.socket` is its Socket Mode side, for `fake.app_token`. With a `port`, `api_url` is known
     before `start()`, so an app can be started while this Slack cannot be reached yet.
     `fake.limits` enforces Slack's rate limits on `clock` (see tests.fakeslack.limits): change them
-    per test, and read `fake.limits.count()` for the 429s they gave.
+    per test, and read `fake.limits.count()` for the 429s they gave. Files sent with
+    `files_upload_v2` land in `fake.uploads` (see tests.fakeslack.files), shared ones in the channel too.
     """
 
     def __init__(
@@ -92,6 +95,7 @@ class FakeSlack(Workspace):
         self.app = web.Application()
         self.app.router.add_route("*", "/api/{method}", self._serve_api)
         self.app.router.add_post("/response/{response_id}", self._serve_response)
+        self.app.router.add_post("/upload/v1/{upload_id}", self._serve_upload)
         self.socket = SocketMode(app_token=app_token, clock=clock, down=lambda: self.down)
         self.limits = RateLimits(clock=clock)
         self.socket.add_routes(self.app)
@@ -257,6 +261,15 @@ class FakeSlack(Workspace):
             return web.json_response({"ok": False, "error": "invalid_payload"}, status=400)
         self.responses.append(PostedResponse(response_id, body))
         return web.json_response({"ok": True})
+
+    async def _serve_upload(self, request: web.Request) -> web.Response:
+        """Take a file's bytes at its upload URL, once, as Slack's file host does."""
+        if self.down:
+            return web.Response(status=503, text=OUTAGE_PAGE, content_type="text/html")
+        content = await files.read_upload(request)
+        if not self.receive_upload(request.match_info["upload_id"], content):
+            return web.Response(status=404, text="Not Found", content_type="text/plain")
+        return web.Response(text=f"OK - {len(content)}", content_type="text/plain")
 
     def _call(self, method: str, token: str | None, args: dict[str, Any]) -> dict[str, Any]:
         handler = METHODS.get(method)

@@ -1,4 +1,4 @@
-"""The state of the fake workspace: channels, users, messages, views and trigger ids."""
+"""The state of the fake workspace: channels, users, messages, views, trigger ids and files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.fakeslack.records import Call, Ephemeral, Message, PostedResponse, SlackError, ViewRecord
+from tests.fakeslack.records import (
+    Call,
+    Ephemeral,
+    Message,
+    PostedResponse,
+    SlackError,
+    Upload,
+    UploadTicket,
+    ViewRecord,
+)
 from tests.fakeslack.render import rendered_text
 
 TRIGGER_LIFETIME_SECONDS = 3.0
@@ -34,6 +43,8 @@ class Workspace:
         self.bot_id = bot_id
         self.clock = clock
         self.wall_clock = wall_clock
+        # Where this workspace is served ("http://127.0.0.1:PORT"); upload URLs point there.
+        self.url = ""
         # None: every channel exists. A set: only these (and DMs) exist.
         self.channels: set[str] | None = None
         # Overrides merged over a generated user for users.info.
@@ -41,6 +52,7 @@ class Workspace:
         self.calls: list[Call] = []
         self.views: list[ViewRecord] = []
         self.responses: list[PostedResponse] = []
+        self.uploads: list[Upload] = []
         self._messages: list[Message] = []
         self._ephemerals: list[Ephemeral] = []
         self._dm_channels: dict[str, str] = {}
@@ -48,6 +60,8 @@ class Workspace:
         self._used_triggers: set[str] = set()
         self._open_views: dict[str, dict[str, Any]] = {}
         self._view_users: dict[str, str] = {}
+        self._tickets: dict[str, UploadTicket] = {}
+        self._open_upload_ids: dict[str, str] = {}
         self._last_ts_micros = 0
         self._ids = itertools.count(1)
 
@@ -191,6 +205,48 @@ class Workspace:
         published = [r.view for r in self.views if r.action == "publish" and r.user == user]
         return published[-1] if published else None
 
+    # -- files -------------------------------------------------------------------------------
+
+    def issue_upload(
+        self, filename: str, length: int, *, alt_txt: str | None, snippet_type: str | None
+    ) -> UploadTicket:
+        """Announce a file: a new file id, and an upload URL good for one POST of its bytes."""
+        ticket = UploadTicket(
+            self.next_id("F"), secrets.token_urlsafe(24), filename, length, alt_txt, snippet_type
+        )
+        self._tickets[ticket.file_id] = ticket
+        self._open_upload_ids[ticket.upload_id] = ticket.file_id
+        return ticket
+
+    def upload_url(self, ticket: UploadTicket) -> str:
+        """Return where the ticket's bytes go, on this fake (Slack's is files.slack.com/upload/v1/...)."""
+        return f"{self.url}/upload/v1/{ticket.upload_id}"
+
+    def receive_upload(self, upload_id: str, content: bytes) -> bool:
+        """Keep the bytes POSTed to an upload URL; False if the URL is unknown or already used."""
+        file_id = self._open_upload_ids.pop(upload_id, None)
+        if file_id is None:
+            return False
+        self._tickets[file_id].content = content
+        return True
+
+    def ticket(self, file_id: Any) -> UploadTicket:
+        """Return the announced, not yet completed file, or raise file_not_found."""
+        if not isinstance(file_id, str) or file_id not in self._tickets:
+            raise SlackError("file_not_found")
+        return self._tickets[file_id]
+
+    def complete_upload(self, upload: Upload) -> None:
+        """Record a completed upload; its ticket is used up (Slack completes a file once)."""
+        del self._tickets[upload.file_id]
+        self.uploads.append(upload)
+
+    def uploads_in(self, channel: str) -> list[Upload]:
+        """Return the files shared in `channel` (a user id means the DM), oldest first."""
+        if channel[:1] in "UW":
+            channel = self.dm_channel(channel)
+        return [u for u in self.uploads if channel in u.channels]
+
     # -- reading -----------------------------------------------------------------------------
 
     def rendered_text(self, message: Message | Ephemeral | dict[str, Any]) -> str:
@@ -213,6 +269,11 @@ class Workspace:
         lines.append("views:")
         lines += [f"  {v.action} {v.view_id} user={v.user}" for v in self.views]
         lines.append(f"responses: {[_short(r.body) for r in self.responses]}")
+        lines.append("uploads:")
+        lines += [
+            f"  {u.file_id} {u.filename!r} title={u.title!r} {len(u.content)} bytes channels={u.channels}"
+            for u in self.uploads
+        ]
         return "\n".join(lines)
 
 
