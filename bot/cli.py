@@ -1,4 +1,4 @@
-"""The `council` command: serve, demo, agents, council.yml, migrations, the audit check and the outbox."""
+"""The `council` command: serve, demo, agents, council.yml, migrations, the audit, the outbox, the digest."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from pathlib import Path
 
 import yaml
@@ -123,7 +124,27 @@ def parser() -> argparse.ArgumentParser:
     )
     checkpoint.add_argument("--json", action="store_true", help='print {"count", "hash", "at"}')
     _outbox_parser(commands)
+    digest = commands.add_parser("digest", help="the weekly digest").add_subparsers(
+        dest="digest_command", required=True, metavar="ACTION", help="show a week's digest"
+    )
+    show = digest.add_parser("show", help="print a council's digest for a week (the last complete one)")
+    show.add_argument("--council", type=_name, help="one council (default: every council in use)")
+    show.add_argument("--week", type=_week, help="the ISO week, YYYY-Www (default: the last complete one)")
+    show.add_argument("--json", action="store_true", help="print the figures as JSON")
     return root
+
+
+def _week(value: str) -> str:
+    found = re.fullmatch(r"(\d{4})-W(\d{2})", value)
+    if found is None:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a week; write it as YYYY-Www, for example 2026-W49"
+        )
+    try:
+        date.fromisocalendar(int(found[1]), int(found[2]), 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{found[1]} has no week {found[2]}") from None
+    return value
 
 
 def _row_id(value: str) -> int:
@@ -227,6 +248,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> Callable[[], Await
         "config": _configure,
         "audit": _audit,
         "outbox": _outbox,
+        "digest": _digest,
     }[args.command]
     return lambda: run(args, settings)
 
@@ -322,6 +344,12 @@ async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
     if args.outbox_command == "retry":
         return await outbox_commands.retry(args)
     return await outbox_commands.listing(args)
+
+
+async def _digest(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import digest_commands
+
+    return await digest_commands.show(args)
 
 
 def _read(path: Path) -> str:

@@ -6,12 +6,13 @@ import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.runtime import Runtime
-from bot.services import audit, deadlines, escalations, storms
+from bot.services import audit, deadlines, digest, escalations, pulse, storms
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 15
@@ -19,6 +20,8 @@ SWEEP_SECONDS = 15
 WAKE_SECONDS = 1.0
 # Every append moves the newest checkpoint on; this leaves one behind each hour, as the chain's history.
 CHECKPOINT_SECONDS = 3600
+# Weekly jobs (each council's digest and pulse) check this often whether their local time has come.
+WEEKLY_CHECK_SECONDS = 60
 STOP_WITHIN = 10.0
 Job = Callable[[Runtime], Awaitable[object]]
 
@@ -35,6 +38,8 @@ class Timers:
         checkpoint_every: float = CHECKPOINT_SECONDS,
         storm_end: Job = storms.end_quiet,
         storm_every: float = SWEEP_SECONDS,
+        weekly: tuple[Job, ...] = (digest.post_due, pulse.ask_due),
+        weekly_every: float = WEEKLY_CHECK_SECONDS,
     ) -> None:
         self.rt = rt
         self.scheduler = AsyncIOScheduler(timezone="UTC")
@@ -44,8 +49,14 @@ class Timers:
         self._every(storm_end, storm_every, "storm-end")
         self._every(seal_audit, checkpoint_every, "audit-checkpoint")
         self._every(escalations.wake_decided, WAKE_SECONDS, "long-poll-wake")
+        # Each run claims its (job, period) row, so any number of replicas post a digest once.
+        # They also run at start: a replica that was down at a digest's time posts it when it is back.
+        for job in weekly:
+            name = f"weekly-{getattr(job, '__module__', 'job').rsplit('.', 1)[-1]}"
+            self._every(job, weekly_every, name, at_start=True)
 
-    def _every(self, job: Job, seconds: float, name: str) -> None:
+    def _every(self, job: Job, seconds: float, name: str, *, at_start: bool = False) -> None:
+        first = {"next_run_time": datetime.now(UTC)} if at_start else {}
         self.scheduler.add_job(
             self._tracked(job),
             "interval",
@@ -54,6 +65,7 @@ class Timers:
             max_instances=1,
             coalesce=True,
             misfire_grace_time=max(1, math.ceil(seconds)),
+            **first,
         )
 
     def _tracked(self, job: Job) -> Callable[[], Awaitable[None]]:

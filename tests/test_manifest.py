@@ -20,6 +20,10 @@ SCOPES_FOR = {
     "conversations_history": {"channels:history", "groups:history"},
     "conversations_join": {"channels:join"},
     "conversations_open": {"im:write"},  # a DM with one member, for reminders and alerts
+    "users_info": {"users:read"},  # a member's timezone, so reminders and the pulse keep their hours
+    # The digest's chart, uploaded into the digest message's thread (getUploadURLExternal and
+    # completeUploadExternal under the hood; both need files:write).
+    "files_upload_v2": {"files:write"},
     "views_open": set(),
     # A storm's review page: turned in place, and a reason modal pushed on top (no scope either).
     "views_update": set(),

@@ -22,6 +22,9 @@ class Event(BaseModel):
     coalesces: ClassVar[bool] = False
     # Agent callbacks go in their own lane, so a slow agent never holds up Slack, nor Slack an agent.
     lane: ClassVar[str] = "slack"
+    # An ordered event goes after its escalation's earlier rows, and holds up the later ones. A DM
+    # that may wait hours for its person's working hours is not: it must not hold up the channel.
+    ordered: ClassVar[bool] = True
 
 
 class Opened(Event):
@@ -84,10 +87,21 @@ class EscalatedToYou(Event):
 
 
 class Reminder(Event):
-    """A direct message: your vote is still needed."""
+    """A direct message, in the member's working hours: your vote is still needed."""
 
     type: Literal["escalation.reminder"] = "escalation.reminder"
+    ordered: ClassVar[bool] = False
     user: str
+
+
+class PulseAsked(Event):
+    """A direct message, in the member's working hours: how sustainable was your council load this week?"""
+
+    type: Literal["pulse.asked"] = "pulse.asked"
+    ordered: ClassVar[bool] = False
+    user: str
+    council: str
+    week: str  # "2026-W49", in the council's timezone
 
 
 class IncidentOwned(Event):
@@ -176,6 +190,24 @@ class StormEscalated(Event):
     deadline: datetime
 
 
+class DigestReady(Event):
+    """A council's weekly digest: the message in its channel, the chart in the message's thread.
+
+    The figures are computed when the digest is queued and travel with it, so a digest delivered
+    after an outage says what the week was, not what the database holds by then.
+    """
+
+    type: Literal["digest.ready"] = "digest.ready"
+    council: str
+    channel: str
+    week: str
+    digest: dict[str, Any]
+    # True for the weekly run; False when an admin asked for it with `/council digest now`.
+    scheduled: bool = True
+    # Set once the message is posted, so a retry only uploads the chart.
+    ts: str | None = None
+
+
 class AgentCallback(Event):
     """The signed callback that tells an agent its escalation was decided; the body is fixed once."""
 
@@ -205,6 +237,8 @@ AnyEvent = Annotated[
     | StormChanged
     | StormAutoPaused
     | StormEscalated
+    | DigestReady
+    | PulseAsked
     | AgentCallback,
     Field(discriminator="type"),
 ]
@@ -229,6 +263,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     StormChanged,
     StormAutoPaused,
     StormEscalated,
+    DigestReady,
+    PulseAsked,
     AgentCallback,
 )
 
@@ -239,6 +275,7 @@ def kind_of(event_type: type[Event]) -> str:
 
 
 COALESCING_KINDS = tuple(kind_of(t) for t in EVENT_TYPES if t.coalesces)
+UNORDERED_KINDS = tuple(kind_of(t) for t in EVENT_TYPES if not t.ordered)
 LANE_KINDS: dict[str, tuple[str, ...]] = {
     lane: tuple(kind_of(t) for t in EVENT_TYPES if t.lane == lane) for lane in ("slack", "agents")
 }

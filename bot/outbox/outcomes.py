@@ -17,11 +17,20 @@ import aiohttp
 from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 
-from bot.outbox import callbacks, events, recovery, slack_effects, storm_effects
+from bot.outbox import (
+    callbacks,
+    digest_effects,
+    events,
+    pulse_effects,
+    recovery,
+    slack_effects,
+    storm_effects,
+)
 from bot.outbox.events import Event
 from bot.outbox.pacing import Call, Pacer
 from bot.outbox.recovery import SlackWatch
 from bot.outbox.slack_effects import Transport
+from bot.outbox.working_hours import Later
 from bot.runtime import SlackHealth
 from models import OutboxItem
 from models.enums import Delivery
@@ -29,6 +38,8 @@ from models.enums import Delivery
 log = logging.getLogger("bot.outbox.worker")
 # A follow-up that waits for its escalation's post tries again this soon, and never gives up for it.
 NOT_READY_SECONDS = 2.0
+# How a row marked done without being sent says so (`last_error`), as coalesced re-renders say "coalesced".
+DROPPED = "dropped: "
 # Slack errors that retrying cannot fix; the row is parked as dead for an admin to see.
 PERMANENT_SLACK_ERRORS = {
     "channel_not_found",
@@ -54,7 +65,7 @@ DELIVER: dict[type[Event], Deliver] = {
     events.IncidentResolved: slack_effects.refresh_and_reply,
     events.IncidentUnowned: slack_effects.reply,
     events.Breach: slack_effects.reply,
-    events.Reminder: slack_effects.direct_message,
+    events.Reminder: slack_effects.remind,
     events.EscalatedToYou: slack_effects.direct_message,
     events.IncidentUnownedAlert: slack_effects.direct_message,
     events.AgentPaused: slack_effects.direct_message,
@@ -62,6 +73,8 @@ DELIVER: dict[type[Event], Deliver] = {
     events.StormChanged: storm_effects.refresh,
     events.StormAutoPaused: storm_effects.tell_owner,
     events.StormEscalated: storm_effects.tell_escalated,
+    events.DigestReady: digest_effects.post,
+    events.PulseAsked: pulse_effects.ask,
     events.AgentCallback: callbacks.send,
 }
 
@@ -94,6 +107,10 @@ class Outcomes:
             await DELIVER[type(event)](self.transport, row, event)
         except slack_effects.NotReady as error:
             await self._retry(row, str(error), delay=NOT_READY_SECONDS, counts=False)
+        except Later as later:
+            await self._later(row, later)
+        except slack_effects.Moot as moot:
+            await self._dropped(row, str(moot))
         except (slack_effects.Undeliverable, callbacks.CallbackRefused) as error:
             await self._fail(row, str(error))
         except SlackApiError as error:
@@ -168,6 +185,24 @@ class Outcomes:
             last_error=error[:2000],
             locked_until=None,
             next_attempt_at=self.now() + timedelta(seconds=delay),
+        )
+
+    async def _dropped(self, row: OutboxItem, why: str) -> None:
+        """Mark a row done that has nothing left to say; its note tells it from one delivered."""
+        log.info("outbox %s %s dropped: %s", row.id, row.kind, why)
+        await OutboxItem.filter(id=row.id).update(
+            status=Delivery.DONE, done_at=self.now(), locked_until=None, last_error=f"{DROPPED}{why}"[:2000]
+        )
+
+    async def _later(self, row: OutboxItem, later: Later) -> None:
+        """Hold the row until its person's working hours: no attempt spent, and no error recorded.
+
+        Its last error stays as it was, so a restart or Slack's recovery does not bring it forward
+        (one that failed before may be, and is held again at once).
+        """
+        log.info("outbox %s %s: %s", row.id, row.kind, later)
+        await OutboxItem.filter(id=row.id).update(
+            attempts=row.attempts - 1, locked_until=None, next_attempt_at=later.until
         )
 
     async def _fail(self, row: OutboxItem, error: str) -> None:

@@ -2,9 +2,10 @@
 
 Slack allows chat.postMessage about one message per second per channel (short bursts allowed), and
 every other method a tier of calls per minute, per method per workspace: Tier 2 20+, Tier 3 50+
-(chat.update, conversations.open/history/join), Tier 4 100+ (chat.postEphemeral). The outbox worker
-asks the pacer before it starts a row, for every call the row will make, and starts it only when
-each of them may go now; a row that must wait leaves its lane slot to rows for other channels.
+(chat.update, conversations.open/history/join), Tier 4 100+ (chat.postEphemeral, users.info). The
+outbox worker asks the pacer before it starts a row, for every call the row will make, and starts it
+only when each of them may go now; a row that must wait leaves its lane slot to rows for other
+channels.
 A 429's `Retry-After` holds that call's channel (or method) until then, and nothing else.
 """
 
@@ -38,6 +39,10 @@ TIERS: dict[str, Limit] = {
     "conversations.history": TIER_3,
     "conversations.join": TIER_3,
     "chat.postEphemeral": TIER_4,
+    # A person's timezone, read before a reminder or pulse DM when the cached one is a day old.
+    "users.info": TIER_4,
+    "files.getUploadURLExternal": TIER_4,
+    "files.completeUploadExternal": TIER_4,
 }
 POST = "chat.postMessage"
 

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.governance import Snapshot
+from bot.outbox import working_hours
 from bot.outbox.enqueue import OPENED
 from bot.outbox.events import COALESCING_KINDS, Event
 from bot.outbox.pacing import POST, Call
@@ -26,7 +27,7 @@ from bot.slack import notices
 from bot.slack.escalation_message import render
 from bot.slack.escalation_view import EscalationView, VoteLine
 from models import Agent, Decision, Escalation, OutboxItem, Vote
-from models.enums import Delivery
+from models.enums import Delivery, Status
 
 METADATA_EVENT = "council_escalation"
 UNREADABLE = {"not_in_channel", "missing_scope", "channel_not_found"}
@@ -34,18 +35,27 @@ log = logging.getLogger(__name__)
 Rendering = Callable[[], Awaitable[tuple[str, list[dict[str, Any]]]]]
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True)
 class Transport:
-    """What deliverers send with: the Slack client, the callback session and the callback settings."""
+    """What deliverers send with: the Slack client, the callback session and settings, the worker's clock."""
 
     slack: AsyncWebClient
     http: aiohttp.ClientSession
     server_key: bytes
     allow_private: bool
+    clock: Callable[[], datetime] = utc_now
 
 
 class NotReady(Exception):
     """The effect depends on one not yet delivered (a reply before the first post); try again soon."""
+
+
+class Moot(Exception):
+    """The effect lost its point before it went (the member voted, the week ended): done, nothing sent."""
 
 
 class Undeliverable(Exception):
@@ -235,6 +245,21 @@ async def direct_message(ctx: Transport, row: OutboxItem, event: Event) -> None:
     await ctx.slack.chat_postMessage(channel=opened["channel"]["id"], text=text, unfurl_links=False)
 
 
+async def remind(ctx: Transport, row: OutboxItem, event: Event) -> None:
+    """DM a reminder in the member's working hours; drop it once they voted (or recused) or voting closed."""
+    user: str = event.user  # type: ignore[attr-defined]
+    escalation = await Escalation.get(id=row.escalation_id)
+    now = ctx.clock()
+    if escalation.status != Status.PENDING or (escalation.deadline and escalation.deadline <= now):
+        raise Moot("voting has closed")
+    if await Vote.filter(escalation_id=escalation.id, user_id=user).exists():
+        raise Moot(f"{user} has voted")
+    at = await working_hours.send_at(ctx.slack, user, now=now, deadline=escalation.deadline)
+    if at > now:
+        raise working_hours.Later(at, user)
+    await direct_message(ctx, row, event)
+
+
 def planned_calls(deliverer: object, row: OutboxItem, event: Event, channel: str | None) -> list[Call]:
     """The Slack calls a row's deliverer will make, for the pacer to let it start only when all may go.
 
@@ -243,6 +268,8 @@ def planned_calls(deliverer: object, row: OutboxItem, event: Event, channel: str
     if deliverer is direct_message:
         user: str = event.user  # type: ignore[attr-defined]
         return direct_calls(user)
+    if deliverer is remind:
+        return [working_hours.LOOKUP, *direct_calls(event.user)]  # type: ignore[attr-defined]
     if deliverer is post:
         return post_once_calls(row, channel)
     if deliverer is refresh:

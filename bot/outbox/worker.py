@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from slack_sdk.web.async_client import AsyncWebClient
 from tortoise.expressions import Q
 
-from bot.outbox import events, recovery, slack_effects, storm_effects
+from bot.outbox import digest_effects, events, pulse_effects, recovery, slack_effects, storm_effects
 from bot.outbox.outcomes import DELIVER, Outcomes
 from bot.outbox.pacing import Call, Pacer
 from bot.outbox.recovery import SlackWatch
@@ -90,6 +90,7 @@ class OutboxWorker:
             http=http,
             server_key=rt.server_key,
             allow_private=rt.settings.council_allow_private_callbacks,
+            clock=clock,
         )
         self.now, self._sleep = clock, sleep
         self.pacer = Pacer(clock=lambda: clock().timestamp())
@@ -252,8 +253,11 @@ class OutboxWorker:
             return []
         channel = channels.get(row.escalation_id) if row.escalation_id else None
         deliverer = DELIVER[type(event)]
-        return slack_effects.planned_calls(deliverer, row, event, channel) or storm_effects.planned_calls(
-            deliverer, row, event, channel
+        return (
+            slack_effects.planned_calls(deliverer, row, event, channel)
+            or storm_effects.planned_calls(deliverer, row, event, channel)
+            or digest_effects.planned_calls(deliverer, row, event)
+            or pulse_effects.planned_calls(deliverer, row, event)
         )
 
     async def _fly(self, lane: Lane, key: str, row: OutboxItem, calls: list[Call]) -> None:
@@ -267,7 +271,7 @@ class OutboxWorker:
     async def _key_of(self, lane: Lane, rows: list[OutboxItem]) -> dict[int, str]:
         """Group rows: by escalation for Slack (their order matters), by agent for callbacks."""
         if lane.ordered:
-            return {r.id: f"e{r.escalation_id}" if r.escalation_id else f"r{r.id}" for r in rows}
+            return {r.id: f"e{r.escalation_id}" if _in_order(r) else f"r{r.id}" for r in rows}
         ids = {r.escalation_id for r in rows if r.escalation_id}
         agents = dict(await Escalation.filter(id__in=list(ids)).values_list("id", "agent_id")) if ids else {}
         return {r.id: f"a{agents.get(r.escalation_id, 0)}" for r in rows}
@@ -278,11 +282,15 @@ class OutboxWorker:
         An idle earlier re-render does not count: it renders the current state whenever it runs,
         so it cannot overwrite newer news; one in flight does, as it may carry an older state.
         """
-        if row.escalation_id is None:
+        if not _in_order(row):
             return True
-        earlier = OutboxItem.filter(
-            escalation_id=row.escalation_id, status=Delivery.PENDING, kind__in=lane.kinds, id__lt=row.id
-        ).filter(~Q(kind__in=events.COALESCING_KINDS, locked_until__isnull=True))
+        earlier = (
+            OutboxItem.filter(
+                escalation_id=row.escalation_id, status=Delivery.PENDING, kind__in=lane.kinds, id__lt=row.id
+            )
+            .filter(~Q(kind__in=events.COALESCING_KINDS, locked_until__isnull=True))
+            .exclude(kind__in=events.UNORDERED_KINDS)
+        )
         return not await earlier.exists()
 
     async def _claim(self, row: OutboxItem) -> bool:
@@ -295,3 +303,8 @@ class OutboxWorker:
         )
         row.attempts += 1
         return claimed == 1
+
+
+def _in_order(row: OutboxItem) -> bool:
+    """Whether the row goes in its escalation's order (a DM waiting for working hours does not)."""
+    return row.escalation_id is not None and row.kind not in events.UNORDERED_KINDS

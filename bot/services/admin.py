@@ -91,6 +91,12 @@ async def is_admin(user: str) -> bool:
     return bool(row and isinstance(row.value, list) and user in row.value)
 
 
+async def admin_ids() -> list[str]:
+    """The admins council.yml lists, in its order."""
+    row = await Setting.filter(key="admins").first()
+    return [str(user) for user in row.value] if row and isinstance(row.value, list) else []
+
+
 async def require_admin(user: str) -> None:
     """Refuse anyone who is not an admin."""
     if not await is_admin(user):

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from bot.council_file import DEFAULT_DEADLINE, PolicySpec, RouteSpec
 from bot.governance import PolicyMatch, Rule
+from bot.governance.hours import WorkingHours
 from bot.services.admin import AgentLine, DecisionLine, Seats, Waiting
+from bot.services.digest import Queued
+from bot.services.people import Profile
 from bot.services.storm_view import StormView
 from bot.slack.text import channel, escape, mention, money, safe, utc
 
@@ -19,13 +22,14 @@ HELP = """*Council* — `/council <command>`
 • `agents` (or `agent list`) — agents, their owners and whether they are paused
 • `policies` — the routing policies in order, and the default route
 • `decisions [N]` — the last N decisions (10 unless given, at most 50)
+• `me [hours=08:00-16:00]` — your working hours and timezone; set your own hours
 • `agent pause NAME [reason]` / `agent resume NAME` — the kill switch (admins)
 • `export` — the configuration as council.yml (admins)
-• `digest now` — the weekly digest (admins)"""
+• `digest now [COUNCIL]` — post last week's digest to the council's channel now (admins)"""
 AGENT_USAGE = (
     "Use `/council agent list`, `/council agent pause NAME [reason]` or `/council agent resume NAME`."
 )
-NO_DIGEST = "The weekly digest is not available yet."
+DIGEST_USAGE = "Use `/council digest now` (every council) or `/council digest now COUNCIL`."
 # Slack cuts a message's text at 40,000 characters; stay clear of it and end on a whole line.
 MAX_ANSWER = 39_000
 # The export goes in one code block that fits a single Block Kit section (3,000 characters).
@@ -214,3 +218,60 @@ def export(text: str) -> str:
             break
         kept.append(line)
     return head + "\n".join(kept) + fence + "\n" + EXPORT_CUT
+
+
+def digest_refusal(admins: list[str]) -> str:
+    """Who may post the digest on request, for someone who may not."""
+    who = ", ".join(mention(user) for user in admins) or "nobody yet (council.yml lists no `admins`)"
+    return f"Only Council admins can post the digest now: {who}. It is posted weekly on its own."
+
+
+def digest_queued(queued: list[Queued]) -> str:
+    """What `/council digest now` set going."""
+    if not queued:
+        return "There is no council to post a digest for yet."
+    lines = [
+        f"Posting the digest for week {q.week} of *{escape(q.council)}* to {channel(q.channel)}."
+        for q in queued
+    ]
+    return fit([*lines, "It arrives in a moment; the chart follows in its thread."])
+
+
+ME_USAGE = (
+    "Use `/council me` to see your working hours, or `/council me hours=08:00-16:00` to set them "
+    "(`hours=22:00-06:00` overnight, `hours=default` for 09:00–18:00)."
+)
+WAITS_FOR_HOURS = (
+    "Reminders and the weekly pulse wait for your working hours, unless a deadline is less than an hour away."
+)
+
+
+def _hours(hours: WorkingHours) -> str:
+    start, end = hours.text.split("-")
+    return f"{start}–{end}"
+
+
+def _timezone(profile: Profile) -> str:
+    if profile.timezone_known:
+        return f"*{escape(profile.timezone)}* (from your Slack profile)"
+    return "*UTC* until Council reads the timezone in your Slack profile (it does before your next reminder)"
+
+
+def me(profile: Profile) -> str:
+    """What `/council me` answers: the person's hours and timezone, and how to change them."""
+    whose = "your own" if profile.own_hours else "the default"
+    return "\n".join(
+        [
+            f"Your working hours: *{_hours(profile.hours)}* ({whose}), in {_timezone(profile)}.",
+            WAITS_FOR_HOURS,
+            "Change them with `/council me hours=08:00-16:00` (`hours=22:00-06:00` overnight, "
+            "`hours=default` for 09:00–18:00).",
+        ]
+    )
+
+
+def hours_set(profile: Profile) -> str:
+    """What `/council me hours=…` answers once the hours are set."""
+    return "\n".join(
+        [f"Your working hours are now *{_hours(profile.hours)}*, in {_timezone(profile)}.", WAITS_FOR_HOURS]
+    )

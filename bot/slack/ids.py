@@ -65,3 +65,21 @@ def parse_review_ref(value: str) -> tuple[int, int]:
     """Split a review page's private_metadata (or a storm button's value, page 0)."""
     storm, _, page = value.partition(":")
     return int(storm), int(page) if page.isdigit() and page.isascii() else 0
+
+
+# The weekly pulse DM: one button per score, each with its own action_id (Slack wants them unique).
+PULSE_BLOCK = "council_pulse"
+PULSE_ANSWERS = tuple(f"council_pulse_{score}" for score in range(1, 6))
+
+
+def pulse_value(council: str, week: str, score: int) -> str:
+    """A pulse button's value: which week, which score, which council (council names may hold ':')."""
+    return f"{week}:{score}:{council}"
+
+
+def parse_pulse_value(value: str) -> tuple[str, str, int]:
+    """Split a pulse button's value into (council, week, score); ValueError for anything else."""
+    week, score, council = value.split(":", 2)
+    if not (score.isascii() and score.isdigit()) or not council:
+        raise ValueError(f"not a pulse answer: {value[:80]!r}")
+    return council, week, int(score)

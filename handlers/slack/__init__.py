@@ -6,7 +6,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
 from bot.slack import ids
-from handlers.slack import commands, errors, home, incidents, storms, votes
+from handlers.slack import commands, errors, home, incidents, pulse, storms, votes
 from handlers.slack.errors import guarded
 
 
@@ -31,6 +31,8 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     app.action(ids.REVIEW_APPROVE)(guarded(storms.review_approve, rt))
     app.action(ids.REVIEW_ABSTAIN)(guarded(storms.review_abstain, rt))
     app.action(ids.REVIEW_REJECT)(guarded(storms.review_reject, rt))
+    for score in ids.PULSE_ANSWERS:
+        app.action(score)(guarded(pulse.answer, rt))
     app.command("/council")(guarded(commands.council, rt))
     app.event("app_home_opened")(guarded(home.app_home_opened, rt))
     app.error(errors.on_error)

@@ -11,19 +11,21 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.errors import Invalid
-from bot.services import admin, agents, routing
+from bot.runtime import Runtime
+from bot.services import admin, agents, digest, people, routing
 from bot.slack import admin_views
 
 DECISIONS_DEFAULT, DECISIONS_MAX = 10, 50
 Command = Callable[[list[str], str], Awaitable[str]]
 
 
-async def council(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+async def council(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, runtime: Runtime) -> None:
     await ack()
-    await respond(text=await answer(command.get("text", ""), command["user_id"]), response_type="ephemeral")
+    answered = await answer(command.get("text", ""), command["user_id"], runtime)
+    await respond(text=answered, response_type="ephemeral")
 
 
-async def answer(text: str, user: str) -> str:
+async def answer(text: str, user: str, rt: Runtime | None = None) -> str:
     """Run one /council command and return the ephemeral answer; a refusal is raised, not answered."""
     try:
         words = shlex.split(text)
@@ -31,6 +33,8 @@ async def answer(text: str, user: str) -> str:
         return admin_views.unreadable(str(error))
     if not words or words[0].lower() == "help":
         return admin_views.HELP
+    if words[0].lower() == "digest":
+        return await _digest(words[1:], user, rt)
     run = COMMANDS.get(words[0].lower())
     return await run(words[1:], user) if run is not None else admin_views.unknown(words)
 
@@ -88,11 +92,25 @@ async def _export(rest: list[str], user: str) -> str:
     return admin_views.export(await admin.export_yaml(user))
 
 
-async def _digest(rest: list[str], user: str) -> str:
-    if [w.lower() for w in rest] != ["now"]:
-        return admin_views.unknown(["digest", *rest])
-    await admin.require_admin(user)
-    return admin_views.NO_DIGEST
+async def _digest(rest: list[str], user: str, rt: Runtime | None) -> str:
+    if not rest or rest[0].lower() != "now" or len(rest) > 2:
+        return admin_views.DIGEST_USAGE
+    if not await admin.is_admin(user):
+        # Answered, not raised: the refusal names the admins as mentions, which a raised one escapes.
+        return admin_views.digest_refusal(await admin.admin_ids())
+    return admin_views.digest_queued(
+        await digest.post_now(rt, rest[1] if len(rest) > 1 else None, actor=user)
+    )
+
+
+async def _me(rest: list[str], user: str) -> str:
+    if not rest:
+        return admin_views.me(await people.profile(user))
+    key, _, hours = " ".join(rest).partition("=")
+    if key.strip().lower() != "hours" or not hours.strip():
+        return admin_views.ME_USAGE
+    await people.set_hours(user, hours)
+    return admin_views.hours_set(await people.profile(user))
 
 
 COMMANDS: dict[str, Command] = {
@@ -103,5 +121,5 @@ COMMANDS: dict[str, Command] = {
     "decisions": _decisions,
     "agent": _agent,
     "export": _export,
-    "digest": _digest,
+    "me": _me,
 }

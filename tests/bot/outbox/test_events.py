@@ -31,6 +31,10 @@ SAMPLES: list[events.Event] = [
     events.StormChanged(storm=1),
     events.StormAutoPaused(user="U0OWNER01", storm=1),
     events.StormEscalated(user="U0PEOPLE1", storm=1, deadline=datetime(2026, 12, 2, tzinfo=UTC)),
+    events.PulseAsked(user="U0TECH001", council="ai-council", week="2026-W49"),
+    events.DigestReady(
+        council="ai-council", channel="C0COUNCIL", week="2026-W48", digest={"council": "ai-council"}
+    ),
     events.AgentCallback(url="https://agent.example/cb", body={"id": "evt_1"}),
 ]
 
@@ -50,7 +54,7 @@ def test_an_event_reads_back_as_itself_and_has_a_deliverer(event: events.Event) 
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda e: e.type)  # type: ignore[attr-defined]
 def test_what_slack_is_told_has_words_for_each_event(event: events.Event) -> None:
     deliver = DELIVER[type(event)]
-    if deliver is slack_effects.direct_message:
+    if deliver in (slack_effects.direct_message, slack_effects.remind):
         assert type(event) in notices.DIRECT
     elif deliver in (slack_effects.reply, slack_effects.refresh_and_reply):
         assert type(event) in notices.THREAD or isinstance(event, events.Decided)

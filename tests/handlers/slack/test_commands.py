@@ -73,10 +73,11 @@ async def test_help_lists_exactly_the_commands_that_answer(credentials: Credenti
         "agent list",
         "policies",
         "decisions [N]",
+        "me [hours=08:00-16:00]",
         "agent pause NAME [reason]",
         "agent resume NAME",
         "export",
-        "digest now",
+        "digest now [COUNCIL]",
     ]
     for command in listed:
         words = re.sub(r" \[.*\]", "", command).replace("NAME", "refund-bot")
@@ -240,10 +241,23 @@ async def test_export_escapes_and_cuts_a_large_configuration_on_a_whole_line(cou
     assert body.splitlines()[-1].startswith(("  - user:", "    function:"))
 
 
-async def test_digest_now_is_for_admins_and_says_it_does_not_exist_yet(council: None) -> None:
-    assert "Only Council admins" in await _ask("digest now", user=MEMBER)
-    assert await _ask("digest now") == "The weekly digest is not available yet."
-    assert "I don't know" in await _ask("digest")
+async def test_digest_now_is_for_admins_and_others_learn_who_they_are(council: None) -> None:
+    assert await _ask("digest now", user=MEMBER) == (
+        "Only Council admins can post the digest now: <@U0ADMIN01>. It is posted weekly on its own."
+    )
+    assert not await OutboxItem.filter(kind="digest.ready").exists()
+    answer = await _ask("digest now")
+    assert re.fullmatch(
+        r"Posting the digest for week \d{4}-W\d{2} of \*ai-council\* to <#C0COUNCIL>\.\n"
+        r"It arrives in a moment; the chart follows in its thread\.",
+        answer,
+    ), answer
+    assert await OutboxItem.filter(kind="digest.ready").count() == 1
+    assert (
+        await _ask("digest")
+        == await _ask("digest later")
+        == ("Use `/council digest now` (every council) or `/council digest now COUNCIL`.")
+    )
 
 
 @pytest.mark.parametrize(
