@@ -120,7 +120,11 @@ def _flourishing(digest: Digest) -> list[str]:
             f"of asks · {spread}"
         )
     elif people.asks:
-        lines.append(f"• Spread evenly at the top · {spread}")
+        top = max(m.asked for m in people.members)
+        tied = sum(1 for m in people.members if m.asked == top)
+        lines.append(
+            f"• Busiest: {tied} members tied, each asked {_share(people.busiest_share)} of asks · {spread}"
+        )
     lines.append(
         f"• Asked outside their working hours: {changed(digest, 'out_of_hours')} · "
         f"reminders sent: {changed(digest, 'reminders')}"
