@@ -251,8 +251,11 @@ async def post_due(rt: Runtime, *, now: datetime | None = None) -> list[str]:
             continue  # A council set up this week has no week to report yet.
         if await JobRun.filter(job=_job(council), period=week.name).exists():
             continue
-        if await _queue(rt, council, week, now=now, claim=True):
-            queued.append(council.name)
+        try:
+            if await _queue(rt, council, week, now=now, claim=True):
+                queued.append(council.name)
+        except Exception:  # One council's failure must not hold up the others; the next run retries it.
+            log.exception("the digest for %s, week %s, could not be queued", council.name, week.name)
     return queued
 
 

@@ -113,3 +113,22 @@ async def test_an_admin_asking_now_gets_a_copy_and_the_weekly_run_still_posts(
     assert await _queued() == [("berlin", "2026-W49"), ("berlin", "2026-W49")]
     flags = [row.payload["scheduled"] for row in await OutboxItem.filter(kind="digest.ready").order_by("id")]
     assert flags == [False, True]
+
+
+async def test_one_councils_failure_holds_up_neither_the_others_nor_its_next_try(
+    councils: None, rt: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    compute = digest.compute
+
+    async def broken_for_berlin(council: Council, week: object, **kw: object) -> object:
+        if council.name == "berlin":
+            raise RuntimeError("database hiccup")
+        return await compute(council, week, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(digest, "compute", broken_for_berlin)
+    monday = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+    assert await digest.post_due(rt, now=monday) == ["new-york"]
+    assert "the digest for berlin, week 2026-W49, could not be queued" in caplog.text
+    # Nothing was claimed for it, so the next minute's run posts it.
+    monkeypatch.setattr(digest, "compute", compute)
+    assert await digest.post_due(rt, now=monday + timedelta(minutes=1)) == ["berlin"]
