@@ -4,6 +4,7 @@ from models.agent import Agent, ApiKey
 from models.audit import AuditCheckpoint, AuditEvent
 from models.council import Council
 from models.decision import Decision
+from models.digest_week import DigestWeek
 from models.escalation import Escalation
 from models.job_run import JobRun
 from models.member import Member
@@ -21,6 +22,7 @@ __all__ = [
     "AuditEvent",
     "Council",
     "Decision",
+    "DigestWeek",
     "Escalation",
     "JobRun",
     "Member",

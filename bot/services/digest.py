@@ -9,8 +9,8 @@ it twice, and one that was down at the time posts it when it comes back.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -27,7 +27,7 @@ from bot.services import audit, people, pulse
 from bot.services import digest_figures as figures
 from bot.services import digest_queries as q
 from bot.services.digest_figures import Digest, MemberLoad
-from models import Agent, Council, JobRun, Member
+from models import Agent, Council, DigestWeek, JobRun, Member
 
 log = logging.getLogger(__name__)
 JOB = "digest"
@@ -69,8 +69,8 @@ async def compute(council: Council, week: Week, *, now: datetime | None = None) 
     """The council's digest for `week`: its figures, last week's, the changes and what to look at."""
     now = now or datetime.now(UTC)
     seats = list(await Member.filter(council_id=council.id).order_by("id"))
-    this = await _week(council, week, seats, now=now)
-    before = await _week(council, week.previous(), seats, now=now)
+    this = await _kept_or_read(council, week, seats, now=now)
+    before = await _kept_or_read(council, week.previous(), seats, now=now)
     functions = {seat.user_id: seat.function for seat in seats}
     return Digest(
         council=council.name,
@@ -82,22 +82,44 @@ async def compute(council: Council, week: Week, *, now: datetime | None = None) 
     )
 
 
+async def _kept_or_read(council: Council, week: Week, seats: list[Member], *, now: datetime) -> figures.Week:
+    """A week's figures: as kept when the week was first read after it ended, else read now.
+
+    A week that is over is kept once read, so next week's digest compares with what this one said
+    and reads one week, not two. A week not over yet is always read afresh.
+    """
+    kept = await DigestWeek.filter(council_id=council.id, week=week.name).first()
+    if kept is not None:
+        return figures.Week.model_validate(kept.figures)
+    found = await _week(council, week, seats, now=now)
+    if found.complete:
+        with contextlib.suppress(IntegrityError):  # Another replica kept it a moment ago.
+            await DigestWeek.create(
+                council_id=council.id, week=week.name, figures=found.model_dump(mode="json")
+            )
+    return found
+
+
 async def _week(council: Council, week: Week, seats: list[Member], *, now: datetime) -> figures.Week:
     db = q.Reader()
     start, end = week.start, week.end
     # A week not over yet is read up to now: its backlog is what waits now.
     until = min(end, now)
     flow = figures.Flow()
-    for row in await q.opened(db, council.id, start, end):
-        n = int(row["n"])
+    found = await q.opened(db, council.id, start, end)
+    names = dict(
+        await Agent.filter(id__in={agent for _, agent, _ in found["kinds"]}).values_list("id", "name")
+    )
+    for kind, agent, n in found["kinds"]:
         flow.escalations += n
-        flow.by_kind[row["kind"]] = flow.by_kind.get(row["kind"], 0) + n
-        flow.by_agent[row["agent"]] = flow.by_agent.get(row["agent"], 0) + n
+        flow.by_kind[kind] = flow.by_kind.get(kind, 0) + n
+        name = str(names.get(agent, agent))
+        flow.by_agent[name] = flow.by_agent.get(name, 0) + n
     flow.by_agent = dict(sorted(flow.by_agent.items(), key=lambda kv: (-kv[1], kv[0])))
-    _outcomes(flow, await q.closed(db, council.id, start, end))
-    flow.decided_by_people, flow.median_seconds, flow.p90_seconds, waits = await q.decision_times(
+    rows, flow.decided_by_people, flow.median_seconds, flow.p90_seconds, waits = await q.closings(
         db, council.id, start, end
     )
+    _outcomes(flow, rows)
     on_clock = flow.decided_by_people + flow.outcomes.expired
     flow.decided_before_deadline = flow.decided_by_people / on_clock if on_clock else None
     flow.backlog, oldest = await q.backlog(db, council.id, until)
@@ -109,14 +131,14 @@ async def _week(council: Council, week: Week, seats: list[Member], *, now: datet
             created_at=opened_at,
             age_seconds=(until - opened_at).total_seconds(),
         )
-    found = await q.incidents(db, council.id, start, end)
+    counted = found["incidents"]
     flow.incidents = figures.Incidents(
-        opened=found["opened"],
-        owned=found["owned"],
-        resolved=found["resolved"],
-        median_seconds_to_own=found["median_to_own"],
+        opened=counted["opened"],
+        owned=counted["owned"],
+        resolved=counted["resolved"],
+        median_seconds_to_own=counted["median_to_own"],
     )
-    flow.execution_mismatches = found["mismatches"]
+    flow.execution_mismatches = counted["mismatches"]
     flow.storms = await q.storms(db, council.id, start, end)
     ours = set(await Agent.filter(council_id=council.id).values_list("name", flat=True)) | set(flow.by_agent)
     flow.agents_paused = [name for name in await q.paused_agents(db, start, end) if name in ours]
@@ -129,7 +151,7 @@ async def _week(council: Council, week: Week, seats: list[Member], *, now: datet
         complete=end <= now,
         flow=flow,
         flourishing=flourishing,
-        chart=await _chart(db, council, week, waits),
+        chart=_chart(week, found["days"], waits),
     )
 
 
@@ -155,12 +177,8 @@ async def _flourishing(
     db: q.Reader, council: Council, week: Week, seats: list[Member]
 ) -> figures.Flourishing:
     start, end = week.start, week.end
-    asked: dict[str, int] = defaultdict(int)
-    quarters: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for row in await q.asks(db, council.id, start, end):
-        user = str(row["user_id"])
-        asked[user] += int(row["n"])
-        quarters[user].append((int(row["quarter"]), int(row["n"])))
+    quarters = await q.asks(db, council.id, start, end)
+    asked = {user: sum(by_quarter.values()) for user, by_quarter in quarters.items()}
     voted = await q.votes(db, council.id, start, end)
     reminded = await q.reminders(db, council.id, start, end)
     # Everyone seated now, then anyone asked this week who has left since.
@@ -177,7 +195,7 @@ async def _flourishing(
                 function=functions.get(user, ""),
                 asked=asked.get(user, 0),
                 voted=voted.get(user, 0),
-                out_of_hours=_outside(quarters.get(user, []), working, tz),
+                out_of_hours=_outside(quarters.get(user, {}), working, tz),
                 reminders=reminded.get(user, 0),
             )
         )
@@ -199,23 +217,24 @@ async def _flourishing(
     )
 
 
-def _outside(quarters: list[tuple[int, int]], working: WorkingHours, tz: str) -> int:
+def _outside(quarters: dict[int, int], working: WorkingHours, tz: str) -> int:
     """How many asks fell outside the person's hours, from their counts per quarter hour."""
-    total = 0
-    for quarter, n in quarters:
-        if not working.covers(datetime.fromtimestamp(quarter * q.QUARTER, UTC), tz):
-            total += n
-    return total
+    return sum(
+        n
+        for quarter, n in quarters.items()
+        if not working.covers(datetime.fromtimestamp(quarter * q.QUARTER, UTC), tz)
+    )
 
 
-async def _chart(db: q.Reader, council: Council, week: Week, waits: dict[str, int]) -> figures.Chart:
+def _chart(week: Week, quarters: list[tuple[str, int, int]], waits: dict[str, int]) -> figures.Chart:
+    """The chart's days from the week's (status, quarter hour, count) rows, in the council's days."""
     bounds = week.days()
     series = {name: [0] * len(bounds) for name in figures.DAY_SERIES}
-    for row in await q.days(db, council.id, week.start, week.end):
-        at = datetime.fromtimestamp(int(row["quarter"]) * q.QUARTER, UTC)
+    for status, quarter, n in quarters:
+        at = datetime.fromtimestamp(quarter * q.QUARTER, UTC)
         index = next((i for i, (_, start, end) in enumerate(bounds) if start <= at < end), None)
         if index is not None:
-            series[_series(str(row["status"]))][index] += int(row["n"])
+            series[_series(status)][index] += n
     labels = [day.strftime("%a %d") for day, _, _ in bounds]
     return figures.Chart(days=labels, series=series, waits=waits)
 

@@ -11,14 +11,17 @@ a few expressions); every value goes in as a bound parameter, hence the file-wid
 
 from __future__ import annotations
 
+import json
 import re
+from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
-from bot.services.digest_figures import WAIT_BUCKETS, nearest_rank
+from bot.services.digest_figures import WAIT_BUCKETS
 
 PEOPLE = ("council", "owner", "admin")
 QUARTER = 900
@@ -42,7 +45,14 @@ class Reader:
             return f"${len(names)}" if self.postgres else "?"
 
         text = _NAMED.sub(place, sql)
-        return list(await self.conn.execute_query_dict(text, [params[name] for name in names]))
+        values = [params[name] for name in names]
+        if not self.postgres:
+            return list(await self.conn.execute_query_dict(text, values))
+        # JIT compiling costs more than these queries run: jsonb_array_elements' default estimate of
+        # 100 rows a call makes `asks` look like millions of rows, and PostgreSQL spends ~1 s compiling.
+        async with in_transaction("default") as conn:
+            await conn.execute_script("SET LOCAL jit = off")
+            return list(await conn.execute_query_dict(text, values))
 
     async def one(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
         found = await self.rows(sql, params)
@@ -59,14 +69,9 @@ class Reader:
             return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column}) / {QUARTER}) AS BIGINT)"
         return f"(CAST(strftime('%s', {column}) AS INTEGER) / {QUARTER})"
 
-    def electors(self) -> str:
-        """FROM-clause rows of each escalation's frozen electorate, with the seat's user as `seat`."""
-        if self.postgres:
-            return "escalation e CROSS JOIN LATERAL jsonb_array_elements(e.electorate) AS j(value)"
-        return "escalation e, json_each(e.electorate) AS j"
-
-    def seat(self) -> str:
-        return "(j.value ->> 'user')" if self.postgres else "json_extract(j.value, '$.user')"
+    def unindexed(self, column: str) -> str:
+        """The column, kept off any index: SQLite, without statistics, would walk one by its order."""
+        return column if self.postgres else f"+{column}"
 
     def payload_user(self) -> str:
         return "(o.payload ->> 'user')" if self.postgres else "json_extract(o.payload, '$.user')"
@@ -76,125 +81,139 @@ WEEK = "e.council_id = :council AND e.created_at >= :start AND e.created_at < :e
 CLOSED = "e.council_id = :council AND e.closed_at >= :start AND e.closed_at < :end"
 
 
-async def opened(db: Reader, council: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Escalations opened in the week, by kind and agent."""
-    sql = f"""
-        SELECT e.kind AS kind, a.name AS agent, COUNT(*) AS n
-        FROM escalation e JOIN agent a ON a.id = e.agent_id
-        WHERE {WEEK}
-        GROUP BY e.kind, a.name
-    """
-    return await db.rows(sql, {"council": council, "start": start, "end": end})
-
-
-async def closed(db: Reader, council: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Approvals closed in the week, by final status and who decided."""
-    sql = f"""
-        SELECT e.status AS status, d.decided_by AS decided_by, COUNT(*) AS n
-        FROM escalation e LEFT JOIN decision d ON d.escalation_id = e.id
-        WHERE {CLOSED} AND e.kind = 'approval'
-        GROUP BY e.status, d.decided_by
-    """
-    return await db.rows(sql, {"council": council, "start": start, "end": end})
-
-
-async def decision_times(
-    db: Reader, council: int, start: datetime, end: datetime
-) -> tuple[int, float | None, float | None, dict[str, int]]:
-    """Approvals people decided in the week: how many, median and p90 seconds, and the wait buckets."""
-    wait = db.seconds("e.closed_at", "e.created_at")
-    params = {"council": council, "start": start, "end": end}
-    people = "d.decided_by IN ('council', 'owner', 'admin')"
-    base = (
-        "FROM escalation e JOIN decision d ON d.escalation_id = e.id "
-        f"WHERE {CLOSED} AND e.kind = 'approval' AND {people}"
+async def opened(db: Reader, council: int, start: datetime, end: datetime) -> dict[str, Any]:
+    """Escalations opened in the week, in one read of them: by kind and agent, by quarter hour and
+    status (the chart's days), and the incidents among them (owned, resolved, execution mismatches,
+    median time to own)."""
+    own = db.seconds("o.ack", "o.created_at")
+    if db.postgres:
+        median_own = f"percentile_disc(0.5) WITHIN GROUP (ORDER BY {own})"
+        owned = (
+            f"SELECT 'own', CAST({median_own} AS TEXT), '', COUNT(*) FROM o "
+            "WHERE o.kind = 'incident' AND o.ack IS NOT NULL"
+        )
+    else:
+        owned = (
+            "SELECT 'own', CAST(MIN(CASE WHEN share >= 0.5 THEN s END) AS TEXT), '', COUNT(*) FROM "
+            f"(SELECT {own} AS s, CUME_DIST() OVER (ORDER BY {own}) AS share FROM o "
+            "WHERE o.kind = 'incident' AND o.ack IS NOT NULL) AS owned"
+        )
+    flags = (
+        "(CASE WHEN o.ack IS NULL THEN '0' ELSE '1' END)"
+        " || (CASE WHEN o.status = 'resolved' THEN '1' ELSE '0' END)"
+        " || (CASE WHEN o.related IS NULL THEN '0' ELSE '1' END)"
     )
+    sql = f"""
+        WITH o AS MATERIALIZED (
+          SELECT e.kind AS kind, e.agent_id AS agent, e.status AS status, {db.quarter("e.created_at")} AS q,
+                 e.acknowledged_at AS ack, e.related AS related, e.created_at AS created_at
+          FROM escalation e WHERE {WEEK}
+        )
+        SELECT 'kind' AS part, o.kind AS a, CAST(o.agent AS TEXT) AS b, COUNT(*) AS n
+        FROM o GROUP BY o.kind, o.agent
+        UNION ALL
+        SELECT 'day', o.status, CAST(o.q AS TEXT), COUNT(*) FROM o GROUP BY o.status, o.q
+        UNION ALL
+        SELECT 'incident', {flags}, '', COUNT(*) FROM o WHERE o.kind = 'incident' GROUP BY 2
+        UNION ALL
+        {owned}
+    """
+    found: dict[str, Any] = {
+        "kinds": [],
+        "days": [],
+        "incidents": {"opened": 0, "owned": 0, "resolved": 0, "mismatches": 0},
+    }
+    counted = found["incidents"]
+    for row in await db.rows(sql, {"council": council, "start": start, "end": end}):
+        part, n = row["part"], int(row["n"] or 0)
+        if part == "kind":
+            found["kinds"].append((str(row["a"]), int(row["b"]), n))
+        elif part == "day":
+            found["days"].append((str(row["a"]), int(row["b"]), n))
+        elif part == "incident":
+            ack, resolved, related = (flag == "1" for flag in str(row["a"]))
+            counted["opened"] += n
+            counted["owned"] += n if ack else 0
+            counted["resolved"] += n if resolved else 0
+            counted["mismatches"] += n if related else 0
+        else:
+            counted["median_to_own"] = float(row["a"]) if row["a"] is not None else None
+    counted.setdefault("median_to_own", None)
+    return found
+
+
+async def closings(
+    db: Reader, council: int, start: datetime, end: datetime
+) -> tuple[list[dict[str, Any]], int, float | None, float | None, dict[str, int]]:
+    """Approvals closed in the week, in one read of them: by final status and who decided; and of
+    those people decided, how many, the median and p90 seconds to decision, and the wait buckets."""
+    people = "c.decided_by IN ('council', 'owner', 'admin')"
     bounds = [limit for _, limit in WAIT_BUCKETS[:-1]]
     cases = []
     lower = None
     for i, upper in enumerate(bounds):
-        condition = f"{wait} < {upper}" if lower is None else f"{wait} >= {lower} AND {wait} < {upper}"
-        cases.append(f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END) AS b{i}")
+        condition = f"c.s < {upper}" if lower is None else f"c.s >= {lower} AND c.s < {upper}"
+        cases.append(f"SUM(CASE WHEN {people} AND {condition} THEN 1 ELSE 0 END) AS b{i}")
         lower = upper
-    cases.append(f"SUM(CASE WHEN {wait} >= {lower} THEN 1 ELSE 0 END) AS b{len(bounds)}")
-    counted = await db.one(f"SELECT COUNT(*) AS n, {', '.join(cases)} {base}", params)
-    n = int(counted.get("n") or 0)
-    waits = {label: int(counted.get(f"b{i}") or 0) for i, (label, _) in enumerate(WAIT_BUCKETS)}
-    if n == 0:
-        return 0, None, None, waits
+    cases.append(f"SUM(CASE WHEN {people} AND c.s >= {lower} THEN 1 ELSE 0 END) AS b{len(bounds)}")
     if db.postgres:
-        found = await db.one(
-            f"SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY {wait}) AS p50, "
-            f"percentile_disc(0.9) WITHIN GROUP (ORDER BY {wait}) AS p90 {base}",
-            params,
+        ranked = (
+            ", ranks AS (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY c.s) AS p50, "
+            f"percentile_disc(0.9) WITHIN GROUP (ORDER BY c.s) AS p90 FROM c WHERE {people})"
         )
-        return n, float(found["p50"]), float(found["p90"]), waits
-    p50 = await db.one(f"SELECT {wait} AS s {base} ORDER BY s LIMIT 1 OFFSET {nearest_rank(n, 0.5)}", params)
-    p90 = await db.one(f"SELECT {wait} AS s {base} ORDER BY s LIMIT 1 OFFSET {nearest_rank(n, 0.9)}", params)
-    return n, float(p50["s"]), float(p90["s"]), waits
+    else:
+        # percentile_disc(p) is the first wait whose cumulative share reaches p (the nearest rank).
+        ranked = (
+            ", ranks AS (SELECT MIN(CASE WHEN share >= 0.5 THEN s END) AS p50, "
+            "MIN(CASE WHEN share >= 0.9 THEN s END) AS p90 FROM "
+            f"(SELECT c.s AS s, CUME_DIST() OVER (ORDER BY c.s) AS share FROM c WHERE {people}) AS shares)"
+        )
+    sql = f"""
+        WITH c AS MATERIALIZED (
+          SELECT e.status AS status, d.decided_by AS decided_by,
+                 {db.seconds("e.closed_at", "e.created_at")} AS s
+          FROM escalation e LEFT JOIN decision d ON d.escalation_id = e.id
+          WHERE {CLOSED} AND e.kind = 'approval'
+        ){ranked}
+        SELECT c.status AS status, c.decided_by AS decided_by, COUNT(*) AS n,
+               SUM(CASE WHEN {people} THEN 1 ELSE 0 END) AS by_people, {", ".join(cases)},
+               MIN(ranks.p50) AS p50, MIN(ranks.p90) AS p90
+        FROM c CROSS JOIN ranks GROUP BY c.status, c.decided_by
+    """
+    rows = await db.rows(sql, {"council": council, "start": start, "end": end})
+    waits = {label: sum(int(r[f"b{i}"] or 0) for r in rows) for i, (label, _) in enumerate(WAIT_BUCKETS)}
+    n = sum(int(r["by_people"] or 0) for r in rows)
+    if n == 0:
+        return rows, 0, None, None, waits
+    return rows, n, float(rows[0]["p50"]), float(rows[0]["p90"]), waits
 
 
 async def backlog(db: Reader, council: int, at: datetime) -> tuple[int, dict[str, Any] | None]:
     """What waited for people at `at`: approvals and incidents opened before, not closed by then."""
     params = {"council": council, "at": at}
-    waiting = "e.council_id = :council AND e.kind IN ('approval', 'incident') AND e.created_at < :at"
-    # Two index ranges (never closed; closed after `at`) rather than one OR that reads every row.
-    counted = await db.one(
+    opened = f"{db.unindexed('e.created_at')} < :at"
+    waiting = f"e.council_id = :council AND e.kind IN ('approval', 'incident') AND {opened}"
+    # Read through (council_id, closed_at) only: the never-closed rows and those closed after `at` are
+    # few, while everything opened before `at` is the council's whole history. The CTE is a fence, so
+    # that no planner walks (council_id, created_at) in order to find the oldest one.
+    found = await db.one(
         f"""
-        SELECT
-          (SELECT COUNT(*) FROM escalation e WHERE {waiting} AND e.closed_at IS NULL)
-          + (SELECT COUNT(*) FROM escalation e WHERE {waiting} AND e.closed_at >= :at) AS n
-        """,
-        params,
-    )
-    oldest = await db.rows(
-        f"""
-        SELECT * FROM (
-          SELECT * FROM (SELECT e.public_id AS id, e.title AS title, e.created_at AS created_at
-                         FROM escalation e WHERE {waiting} AND e.closed_at IS NULL
-                         ORDER BY e.created_at, e.id LIMIT 1) AS never
+        WITH open_then AS MATERIALIZED (
+          SELECT e.id, e.public_id, e.title, e.created_at FROM escalation e
+          WHERE {waiting} AND e.closed_at IS NULL
           UNION ALL
-          SELECT * FROM (SELECT e.public_id AS id, e.title AS title, e.created_at AS created_at
-                         FROM escalation e WHERE {waiting} AND e.closed_at >= :at
-                         ORDER BY e.created_at, e.id LIMIT 1) AS later
-        ) AS candidates ORDER BY created_at LIMIT 1
-        """,
-        params,
-    )
-    return int(counted.get("n") or 0), (oldest[0] if oldest else None)
-
-
-async def incidents(db: Reader, council: int, start: datetime, end: datetime) -> dict[str, Any]:
-    """Incidents opened in the week: owned, resolved, execution mismatches, and the median time to own."""
-    params = {"council": council, "start": start, "end": end}
-    where = f"{WEEK} AND e.kind = 'incident'"
-    counted = await db.one(
-        f"""
-        SELECT COUNT(*) AS opened,
-               SUM(CASE WHEN e.acknowledged_at IS NOT NULL THEN 1 ELSE 0 END) AS owned,
-               SUM(CASE WHEN e.status = 'resolved' THEN 1 ELSE 0 END) AS resolved,
-               SUM(CASE WHEN e.related IS NOT NULL THEN 1 ELSE 0 END) AS mismatches
-        FROM escalation e WHERE {where}
-        """,
-        params,
-    )
-    owned = int(counted.get("owned") or 0)
-    median = None
-    if owned:
-        own = db.seconds("e.acknowledged_at", "e.created_at")
-        found = await db.one(
-            f"SELECT {own} AS s FROM escalation e WHERE {where} AND e.acknowledged_at IS NOT NULL "
-            f"ORDER BY s LIMIT 1 OFFSET {nearest_rank(owned, 0.5)}",
-            params,
+          SELECT e.id, e.public_id, e.title, e.created_at FROM escalation e
+          WHERE {waiting} AND e.closed_at >= :at
         )
-        median = float(found["s"])
-    return {
-        "opened": int(counted.get("opened") or 0),
-        "owned": owned,
-        "resolved": int(counted.get("resolved") or 0),
-        "mismatches": int(counted.get("mismatches") or 0),
-        "median_to_own": median,
-    }
+        SELECT counted.n AS n, oldest.public_id AS id, oldest.title AS title, oldest.created_at AS created_at
+        FROM (SELECT COUNT(*) AS n FROM open_then) AS counted
+        LEFT JOIN (SELECT * FROM open_then ORDER BY created_at, id LIMIT 1) AS oldest ON 1 = 1
+        """,
+        params,
+    )
+    if found.get("id") is None:
+        return int(found.get("n") or 0), None
+    return int(found["n"]), {"id": found["id"], "title": found["title"], "created_at": found["created_at"]}
 
 
 async def storms(db: Reader, council: int, start: datetime, end: datetime) -> int:
@@ -216,16 +235,29 @@ async def paused_agents(db: Reader, start: datetime, end: datetime) -> list[str]
     return sorted(str(row["subject"]) for row in found if row["subject"])
 
 
-async def asks(db: Reader, council: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Votes asked in the week: each seat of each approval opened, by member and quarter hour."""
-    quarter = db.quarter("e.created_at")
-    sql = f"""
-        SELECT {db.seat()} AS user_id, {quarter} AS quarter, COUNT(*) AS n
-        FROM {db.electors()}
-        WHERE {WEEK} AND e.kind = 'approval'
-        GROUP BY 1, 2
+async def asks(db: Reader, council: int, start: datetime, end: datetime) -> dict[str, dict[int, int]]:
+    """Votes asked in the week: each seat of each approval opened, by member and quarter hour.
+
+    Grouped by the frozen electorate as stored, not seat by seat: a council's approvals share a
+    handful of electorates, so the database groups each escalation once (no JSON unpacked per row)
+    and each distinct electorate is read here once, however many escalations it froze.
     """
-    return await db.rows(sql, {"council": council, "start": start, "end": end})
+    sql = f"""
+        SELECT e.electorate AS seats, {db.quarter("e.created_at")} AS quarter, COUNT(*) AS n
+        FROM escalation e
+        WHERE {WEEK} AND e.kind = 'approval'
+        GROUP BY e.electorate, 2
+    """
+    seated: dict[str, list[str]] = {}
+    found: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for row in await db.rows(sql, {"council": council, "start": start, "end": end}):
+        text = row["seats"] if isinstance(row["seats"], str) else json.dumps(row["seats"])
+        if text not in seated:
+            seated[text] = [str(seat["user"]) for seat in json.loads(text)]
+        quarter, n = int(row["quarter"]), int(row["n"])
+        for user in seated[text]:
+            found[user][quarter] += n
+    return found
 
 
 async def votes(db: Reader, council: int, start: datetime, end: datetime) -> dict[str, int]:
@@ -256,13 +288,3 @@ async def reminders(db: Reader, council: int, start: datetime, end: datetime) ->
     """
     found = await db.rows(sql, {"council": council, "start": start, "end": end})
     return {str(row["user_id"]): int(row["n"]) for row in found}
-
-
-async def days(db: Reader, council: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Escalations opened in the week by quarter hour and status (for the chart's days)."""
-    sql = f"""
-        SELECT {db.quarter("e.created_at")} AS quarter, e.status AS status, COUNT(*) AS n
-        FROM escalation e WHERE {WEEK}
-        GROUP BY 1, 2
-    """
-    return await db.rows(sql, {"council": council, "start": start, "end": end})
