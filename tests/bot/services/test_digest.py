@@ -23,6 +23,7 @@ from models import (
     AuditEvent,
     Council,
     Decision,
+    DigestWeek,
     Escalation,
     OutboxItem,
     Person,
@@ -412,3 +413,21 @@ async def test_a_week_that_has_not_ended_reads_up_to_now(week: Council) -> None:
     assert not found.week.complete
     # Thursday noon: A6, A7 and I2 are not opened yet; A4 (opened 09:00) waits.
     assert flow.backlog == 1 and flow.oldest_open is not None and flow.oldest_open.title.endswith(" 7")
+
+
+async def test_a_week_that_is_over_is_kept_and_next_weeks_digest_compares_with_it(week: Council) -> None:
+    first = await _digest(week)
+    assert sorted(await DigestWeek.filter(council=week).values_list("week", flat=True)) == [
+        "2026-W47",
+        "2026-W48",
+    ]
+    # A late change to W48 (a new escalation dated in it) is not read again: W49's digest compares
+    # with what W48's digest said.
+    refund = await Agent.get(name="refund-bot")
+    await _escalation(refund, week, status=Status.PENDING, created=berlin(25, 12), electorate=THREE)
+    later = await digest.compute(week, digest.read_week(week, "2026-W49", NOW), now=NOW)
+    assert later.previous == first.week
+    assert later.changes["escalations"].before == 10
+    # The week not over yet is read afresh each time, and not kept.
+    assert not later.week.complete
+    assert not await DigestWeek.filter(council=week, week="2026-W49").exists()
