@@ -25,6 +25,7 @@ from bot.services.digest_figures import WAIT_BUCKETS
 
 PEOPLE = ("council", "owner", "admin")
 QUARTER = 900
+PG_SETTINGS = "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; SET LOCAL random_page_cost = 1.1"
 # `:name` parameters; a `::` cast is not one.
 _NAMED = re.compile(r"(?<![:\w]):([a-z_]+)")
 
@@ -48,10 +49,12 @@ class Reader:
         values = [params[name] for name in names]
         if not self.postgres:
             return list(await self.conn.execute_query_dict(text, values))
-        # JIT compiling costs more than these queries run: jsonb_array_elements' default estimate of
-        # 100 rows a call makes `asks` look like millions of rows, and PostgreSQL spends ~1 s compiling.
+        # Settings for these reads only (SET LOCAL ends with the transaction): no JIT, which costs more
+        # than the queries run (the planner overestimates the grouped rows and compiles for ~1 s);
+        # room to group and sort a week's rows in memory instead of spilling them to disk; and an
+        # SSD's random-read cost, so joins on a week's rows use the indexes, not whole-table scans.
         async with in_transaction("default") as conn:
-            await conn.execute_script("SET LOCAL jit = off")
+            await conn.execute_script(PG_SETTINGS)
             return list(await conn.execute_query_dict(text, values))
 
     async def one(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
