@@ -23,7 +23,7 @@ CHART_COMMENT = "Escalations per day by where they stand, and time to decision."
 
 
 def _count(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0f}"
+    return "–" if value is None else f"{value:,.0f}"
 
 
 def _share(value: float | None) -> str:
@@ -57,6 +57,9 @@ def changed(digest: Digest, key: str, show: Format = _count) -> str:
         return now
     if change.arrow == "→":
         return f"{now} (same)"
+    if show(change.now) == show(change.before):
+        # Moved, but not by as much as the figure shows: an arrow beside two equal figures misleads.
+        return f"{now} (about the same)"
     return f"{now} ({change.arrow} from {show(change.before)})"
 
 
@@ -70,8 +73,8 @@ def _span(week: Week, tz: str) -> str:
 
 def _flow(digest: Digest) -> list[str]:
     flow = digest.week.flow
-    kinds = ", ".join(f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in sorted(flow.by_kind.items()))
-    agents = ", ".join(f"{safe(name, 60)} {n}" for name, n in list(flow.by_agent.items())[:AGENTS_SHOWN])
+    kinds = ", ".join(f"{n:,} {kind}{'' if n == 1 else 's'}" for kind, n in sorted(flow.by_kind.items()))
+    agents = ", ".join(f"{safe(name, 60)} {n:,}" for name, n in list(flow.by_agent.items())[:AGENTS_SHOWN])
     more = len(flow.by_agent) - AGENTS_SHOWN
     if more > 0:
         agents += f" and {more} more"
@@ -82,11 +85,11 @@ def _flow(digest: Digest) -> list[str]:
         (
             f"• Approvals closed — by the council {changed(digest, 'approved_by_council')} · "
             f"by policy {changed(digest, 'approved_by_policy')} · by an owner or admin "
-            f"{o.approved_by_owner_or_admin} · rejected {changed(digest, 'rejected')} · "
+            f"{o.approved_by_owner_or_admin:,} · rejected {changed(digest, 'rejected')} · "
             f"expired {changed(digest, 'expired')} · withdrawn {changed(digest, 'withdrawn')}"
         ),
         (
-            f"• Time to decision ({flow.decided_by_people} decided by people) — median "
+            f"• Time to decision ({flow.decided_by_people:,} decided by people) — median "
             f"{changed(digest, 'median_seconds', _time)} · p90 {changed(digest, 'p90_seconds', _time)}"
         ),
         f"• Decided before the deadline: {changed(digest, 'decided_before_deadline', _share)}",
@@ -99,8 +102,8 @@ def _flow(digest: Digest) -> list[str]:
     lines.append(backlog)
     i = flow.incidents
     lines.append(
-        f"• Incidents — opened {changed(digest, 'incidents_opened')} · owned {i.owned} · resolved "
-        f"{i.resolved} · median time to own {changed(digest, 'median_seconds_to_own', _time)}"
+        f"• Incidents — opened {changed(digest, 'incidents_opened')} · owned {i.owned:,} · resolved "
+        f"{i.resolved:,} · median time to own {changed(digest, 'median_seconds_to_own', _time)}"
     )
     paused = ", ".join(safe(name, 60) for name in flow.agents_paused) or "none"
     lines.append(
@@ -133,8 +136,8 @@ def _flourishing(digest: Digest) -> list[str]:
     for member in shown:
         function = f" ({safe(member.function, 40)})" if member.function else ""
         lines.append(
-            f"    {mention(member.user)}{function}: asked {member.asked}, voted {member.voted}, "
-            f"{member.out_of_hours} out of hours, {member.reminders} reminders"
+            f"    {mention(member.user)}{function}: asked {member.asked:,}, voted {member.voted:,}, "
+            f"{member.out_of_hours:,} out of hours, {member.reminders:,} reminders"
         )
     if people.not_taking_part:
         who = ", ".join(mention(user) for user in people.not_taking_part)
@@ -144,7 +147,7 @@ def _flourishing(digest: Digest) -> list[str]:
         lines.append(f"• Delegations: {pairs}")
     pulse = people.pulse
     if pulse.average is None:
-        lines.append(f"• Pulse: {pulse.answered} answered; results show once at least three members answer")
+        lines.append(f"• Pulse: {pulse.answered:,} answered; results show once at least three members answer")
     else:
         lines.append(f"• Pulse: {changed(digest, 'pulse_average', _pulse)} from {pulse.answered} answers")
     return lines

@@ -64,3 +64,15 @@ def test_each_figure_reads_with_last_weeks_beside_it() -> None:
     assert "• Votes asked: *6* (↑ from 0) across 3 members" in shown
     assert "unevenness (Gini, 0 = even) *0.22* (new)" in shown
     assert "• Decided before the deadline: *–*" in shown
+
+
+def test_large_figures_read_with_separators_and_a_change_too_small_to_show_has_no_arrow() -> None:
+    digest = _digest(3, "Refund")
+    digest.week.flow.escalations, digest.previous.flow.escalations = 100_000, 95_000
+    digest.week.flow.median_seconds, digest.previous.flow.median_seconds = 1_801.0, 1_795.0
+    digest.changes = changes(digest.week, digest.previous)
+    _, blocks = digest_message.render(digest)
+    shown = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+    assert "• Escalations opened: *100,000* (↑ from 95,000)" in shown
+    # 1,801 s and 1,795 s both read "30 min": an arrow between two equal figures would mislead.
+    assert "median *30 min* (about the same)" in shown
