@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -51,29 +52,55 @@ async def route(
 ) -> Route:
     """Match the policies in order; with no match, use the default council and rule."""
     facts = Facts(agent=agent.name, kind=kind, category=category, risk=risk, amount=amount, currency=currency)
-    fallback = await defaults()
-    policy = first_match(await policies(), facts, key=lambda p: p.match)
-    spec: RouteSpec = policy if policy is not None else fallback
-    name = policy.name if policy is not None else None
-    council_name = spec.council or fallback.council
+    chosen = plan(await policies(), await defaults(), facts)
     # A council council.yml no longer lists is retired: it receives no new escalations.
     live = Council.filter(retired_at=None)
-    council = await live.filter(name=council_name).first() if council_name else None
+    council = await live.filter(name=chosen.council).first() if chosen.council else None
     if council is None and agent.council_id is not None:
         council = await live.filter(id=agent.council_id).first()
+    return Route(
+        policy=chosen.policy,
+        council=council,
+        rule=chosen.rule,
+        deadline_seconds=chosen.deadline_seconds,
+        reminders=chosen.reminders,
+        on_timeout=chosen.on_timeout,
+        decide=chosen.decide,
+        reason=chosen.reason,
+    )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the policies make of an escalation's facts, with its council only named (None: the agent's)."""
+
+    policy: str | None
+    council: str | None
+    rule: Rule
+    deadline_seconds: int
+    reminders: tuple[str, ...]
+    on_timeout: str
+    decide: str | None
+    reason: str
+
+
+def plan(policies: Sequence[PolicySpec], fallback: RouteSpec, facts: Facts) -> Plan:
+    """Match the policies in order, else take the default route; pure, so a replay can use it too."""
+    policy = first_match(policies, facts, key=lambda p: p.match)
+    spec: RouteSpec = policy if policy is not None else fallback
+    name = policy.name if policy is not None else None
     deadline = spec.deadline_seconds() if spec.deadline or spec is fallback else fallback.deadline_seconds()
-    if kind == Kind.INCIDENT and not (spec.deadline or fallback.deadline):
+    if facts.kind == Kind.INCIDENT and not (spec.deadline or fallback.deadline):
         # An incident's deadline is for taking ownership: far shorter than a vote's.
         deadline = INCIDENT_ACK_SECONDS
     reminders = spec.remind if spec.remind or spec is fallback else fallback.remind
-    why = f"policy {name}" if name else "no policy matched: default route"
-    return Route(
+    return Plan(
         policy=name,
-        council=council,
+        council=spec.council or fallback.council,
         rule=spec.rule or fallback.rule or Rule(),
         deadline_seconds=deadline,
         reminders=tuple(reminders),
         on_timeout=spec.on_timeout,
         decide=policy.decide if policy is not None else None,
-        reason=why,
+        reason=f"policy {name}" if name else "no policy matched: default route",
     )
