@@ -71,6 +71,7 @@ class VoteOut(BaseModel):
 
     user: str = Field(description="Slack user id")
     function: str
+    on_behalf_of: str | None = omitted("the away member whose seat a delegate voted in (Slack user id)")
     choice: Choice
     reason: str | None = Field(description="always given for a reject")
     conditions: str | None = omitted("an approval's conditions")

@@ -27,7 +27,7 @@ from bot.outbox import callbacks
 from bot.outbox.worker import OutboxWorker
 from bot.runtime import Runtime, SocketHealth
 from bot.scheduler import Timers
-from bot.services import config
+from bot.services import config, drift
 from bot.settings import Settings
 from bot.socket_mode import SocketModeLink
 from handlers.api.errors import json_errors
@@ -107,15 +107,25 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await db.init(settings.database_url, connect_within=settings.council_database_timeout)
     path = settings.config_path()
     if path is not None:
-        report = await config.apply(
-            council_file.load(path),
-            actor="serve",
-            allow_empty=settings.council_allow_empty,
-            source=str(path),
-            hint=ALLOW_EMPTY_AT_START,
-        )
-        for change in report.changes:
-            log.info("council.yml: %s", change)
+        parsed, empty = council_file.load(path), settings.council_allow_empty
+        plan = await drift.plan(parsed, source=str(path), allow_empty=empty, hint=ALLOW_EMPTY_AT_START)
+        if plan.undone:
+            # Changes made from Slack are the database's; the file catches up with `config apply`.
+            log.warning(
+                "council.yml not applied: it would undo %d change(s) made from Slack since the last apply "
+                "(%s); the database is kept as it is. Differences from %s: %s. Put the changes in the file, "
+                "or run `council config apply --force` to undo them.",
+                len(plan.undone),
+                "; ".join(change.describe() for change in plan.undone),
+                path,
+                "; ".join(plan.report.changes),
+            )
+        else:
+            report = await config.apply(
+                parsed, actor="serve", allow_empty=empty, source=str(path), hint=ALLOW_EMPTY_AT_START
+            )
+            for change in report.changes:
+                log.info("council.yml: %s", change)
     yield
     await db.close()
 

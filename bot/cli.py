@@ -5,18 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.metadata
-import json
 import os
 import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
-from bot import db, keys
+from bot import db
 from bot.council_file import NAME_PATTERN, USER_ID_PATTERN
 from bot.errors import ConfigError, CouncilError
 from bot.settings import Settings, StartupError, env_file_typos
@@ -81,9 +79,14 @@ def parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--council", type=_name, help="its council, for escalations no policy routes")
     create.add_argument("--json", action="store_true", help='print {"name", "api_key", "signing_secret"}')
-    rotate = agent.add_parser("rotate", help="revoke an agent's keys and issue new credentials")
+    rotate = agent.add_parser(
+        "rotate", help="issue new credentials; the old ones keep working for 24 h unless --now"
+    )
     rotate.add_argument("name", type=_name, help="the agent whose keys to replace")
-    rotate.add_argument("--json", action="store_true", help='print {"name", "api_key", "signing_secret"}')
+    rotate.add_argument("--now", action="store_true", help="revoke the old key and signing secret at once")
+    rotate.add_argument(
+        "--json", action="store_true", help='print {"name", "api_key", "signing_secret", "old_valid_until"}'
+    )
     pause = agent.add_parser("pause", help="stop an agent: its requests are refused")
     pause.add_argument("name", type=_name, help="the agent to stop")
     pause.add_argument("--reason", help="why, shown to the agent and kept in the audit trail")
@@ -105,6 +108,11 @@ def parser() -> argparse.ArgumentParser:
         "--allow-empty",
         action="store_true",
         help="apply a file without admins, councils or policies (otherwise refused: it would wipe them)",
+    )
+    apply.add_argument(
+        "--force",
+        action="store_true",
+        help="apply even if it undoes changes made from Slack since the last one",
     )
     config.add_parser("export", help="print the configuration as council.yml")
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(
@@ -131,7 +139,43 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("--council", type=_name, help="one council (default: every council in use)")
     show.add_argument("--week", type=_week, help="the ISO week, YYYY-Www (default: the last complete one)")
     show.add_argument("--json", action="store_true", help="print the figures as JSON")
+    _policy_parser(commands)
     return root
+
+
+PERIOD = re.compile(r"([0-9]+)([dh])")
+
+
+def _period(value: str) -> timedelta:
+    found = PERIOD.fullmatch(value)
+    if found is None:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a period; write a number of days or hours, for example 7d, 30d or 12h"
+        )
+    period = timedelta(days=int(found[1])) if found[2] == "d" else timedelta(hours=int(found[1]))
+    if not period:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a period: it must be longer than zero")
+    if period > timedelta(days=366):
+        raise argparse.ArgumentTypeError(f"{value!r} is too long a period: at most 366d")
+    return period
+
+
+def _policy_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    policy = commands.add_parser("policy", help="try policies before applying them").add_subparsers(
+        dest="policy_command", required=True, metavar="ACTION", help="simulate a proposed council.yml"
+    )
+    simulate = policy.add_parser(
+        "simulate", help="replay past escalations through a proposed council.yml; changes nothing"
+    )
+    simulate.add_argument("file", type=Path, help="the proposed council.yml")
+    simulate.add_argument(
+        "--since",
+        type=_period,
+        default="30d",
+        metavar="PERIOD",
+        help="the period to replay, like 7d or 12h (default 30d)",
+    )
+    simulate.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
 def _week(value: str) -> str:
@@ -249,6 +293,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> Callable[[], Await
         "audit": _audit,
         "outbox": _outbox,
         "digest": _digest,
+        "policy": _policy,
     }[args.command]
     return lambda: run(args, settings)
 
@@ -259,75 +304,17 @@ async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _agent(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services import agents
+    from bot import agent_commands
 
-    if args.agent_command in ("create", "rotate"):
-        return await _credentials(args, settings)
-    if args.agent_command == "pause":
-        changed = await agents.pause(name=args.name, reason=args.reason, actor="cli")
-    elif args.agent_command == "resume":
-        changed = await agents.resume(name=args.name, actor="cli")
-    else:
-        return await _agent_list(args)
-    print(f"agent {changed.name} is {changed.status}")
-    return 0
-
-
-async def _credentials(args: argparse.Namespace, settings: Settings) -> int:
-    """Create an agent or rotate its keys, and print its credentials this once."""
-    from bot.services import agents
-
-    server_key = keys.load_server_key(settings)
-    if args.agent_command == "create":
-        creds = await agents.create(
-            name=args.name, owner=args.owner, council=args.council, server_key=server_key
-        )
-    else:
-        creds = await agents.rotate(name=args.name, server_key=server_key)
-    if args.json:
-        print(
-            json.dumps({"name": creds.name, "api_key": creds.api_key, "signing_secret": creds.signing_secret})
-        )
-    else:
-        print(
-            f"Agent {creds.name}: credentials are shown once; store them now.\n"
-            f"  API key:        {creds.api_key}\n  signing secret: {creds.signing_secret}"
-        )
-    return 0
-
-
-async def _agent_list(args: argparse.Namespace) -> int:
-    from bot.services import agents
-
-    rows = await agents.listing()
-    if args.json:
-        print(json.dumps(rows))
-        return 0
-    if not rows:
-        print("no agents")
-    for row in rows:
-        council_name = row["council"] or "-"
-        print(f"{row['name']:24} {row['status']:8} owner {row['owner']}  council {council_name}")
-    return 0
+    return await agent_commands.run(args, settings)
 
 
 async def _configure(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services import config
+    from bot import config_commands
 
     if args.config_command == "apply":
-        report = await config.apply_text(
-            _read(args.file), source=str(args.file), dry_run=args.dry_run, allow_empty=args.allow_empty
-        )
-        if report.changes:
-            print("\n".join(report.changes))
-            if args.dry_run:
-                count = len(report.changes)
-                print(f"dry run: nothing applied ({count} change{'' if count == 1 else 's'})")
-        else:
-            print("no changes: the database already matches")
-        return 0
-    print(yaml.safe_dump(await config.export(), sort_keys=False, allow_unicode=True), end="")
-    return 0
+        return await config_commands.apply(args)
+    return await config_commands.export()
 
 
 async def _audit(args: argparse.Namespace, settings: Settings) -> int:
@@ -352,11 +339,10 @@ async def _digest(args: argparse.Namespace, settings: Settings) -> int:
     return await digest_commands.show(args)
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+async def _policy(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import policy_commands
+
+    return await policy_commands.simulate(args)
 
 
 async def _with_database(settings: Settings, command: Callable[[], Awaitable[int]]) -> int:

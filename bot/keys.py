@@ -9,6 +9,7 @@ import os
 import secrets
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 from bot.settings import InvalidSetting, Settings
@@ -45,24 +46,42 @@ def signing_secret(server_key: bytes, salt: str) -> str:
     return "whsec_" + hmac.new(server_key, salt.encode(), hashlib.sha256).hexdigest()
 
 
-def sign(secret: str, body: bytes, *, timestamp: int | None = None) -> str:
-    """Return the Council-Signature header value `t=UNIX,v1=HEX` for a callback body."""
+def signing_secrets(
+    server_key: bytes, salt: str, *, previous: str | None, previous_until: datetime | None, now: datetime
+) -> list[str]:
+    """The secrets a callback is signed with now: during a rotation's grace the old one, then the new."""
+    current = signing_secret(server_key, salt)
+    if previous and previous_until and previous_until > now:
+        return [signing_secret(server_key, previous), current]
+    return [current]
+
+
+def sign(secret: str | list[str], body: bytes, *, timestamp: int | None = None) -> str:
+    """Return the Council-Signature header value `t=UNIX,v1=HEX` for a callback body.
+
+    Given several secrets (a rotation's grace period: the old one, then the new), one `v1=` each,
+    in that order; a receiver accepts the request when any of them matches its secret.
+    """
     t = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={digest}"
+    signed = f"{t}.".encode() + body
+    secrets_ = [secret] if isinstance(secret, str) else secret
+    digests = [hmac.new(s.encode(), signed, hashlib.sha256).hexdigest() for s in secrets_]
+    return ",".join([f"t={t}", *(f"v1={d}" for d in digests)])
 
 
 def verify(secret: str, body: bytes, header: str, *, tolerance: int = 300) -> bool:
     """Check a Council-Signature header the way an agent should (documented in docs/agents.md)."""
     try:
-        fields = dict(part.split("=", 1) for part in header.split(","))
-        t = int(fields["t"])
-    except (ValueError, KeyError):
+        pairs = [part.strip().split("=", 1) for part in header.split(",")]
+        t = int(next(value for key, value in pairs if key == "t"))
+    except (ValueError, StopIteration):
         return False
     if abs(time.time() - t) > tolerance:
         return False
-    expected = sign(secret, body, timestamp=t).split(",", 1)[1]
-    return hmac.compare_digest(expected, f"v1={fields.get('v1', '')}")
+    expected = sign(secret, body, timestamp=t).split(",", 1)[1].removeprefix("v1=")
+    # Every candidate is compared, so the time taken does not say which one matched.
+    matches = [hmac.compare_digest(expected, value) for key, value in pairs if key == "v1"]
+    return any(matches)
 
 
 def load_server_key(settings: Settings) -> bytes:

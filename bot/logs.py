@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 
 from bot.settings import Settings
@@ -12,6 +13,24 @@ from bot.settings import Settings
 # connection Council is about to reopen, a retry handler being looked up): shown at DEBUG only. Council
 # itself logs what an admin needs, such as one line per outbox retry.
 CHATTY = ("tortoise", "apscheduler", "slack_sdk", "aiosqlite")
+
+
+# An agent's API key and signing secret (bot.keys), wherever a line carries them: at DEBUG, slack_sdk
+# logs every request body, such as the private answer that shows an admin a new key once.
+SECRET = re.compile(r"\b(ck_|whsec_)[A-Za-z0-9_-]{16,}")
+
+
+class Redact(logging.Filter):
+    """Replace keys and signing secrets in a record with their kind and `[redacted]`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is the handler's to report, not ours
+            return True
+        if SECRET.search(message):
+            record.msg, record.args = SECRET.sub(r"\1[redacted]", message), None
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -34,6 +53,7 @@ def configure(settings: Settings) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(Redact())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     level = settings.log_level.upper()

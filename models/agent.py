@@ -26,6 +26,9 @@ class Agent(Model):
     limits: dict = fields.JSONField(default=dict)
     # Random salt; the callback signing secret is derived from it and the server key, never stored.
     signing_salt = fields.CharField(max_length=64)
+    # After a rotation, callbacks are signed with the old secret too until the grace period ends.
+    previous_signing_salt = fields.CharField(max_length=64, null=True)
+    previous_salt_until = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -24,6 +24,8 @@ class Member(Model):
     role = fields.CharEnumField(Role, max_length=16, default=Role.MEMBER)
     active = fields.BooleanField(default=True)
     delegate_user_id = fields.CharField(max_length=32, null=True)
+    # Away until the end of this day (the council's timezone): asks go to the delegate meanwhile.
+    away_until = fields.DateField(null=True)
 
     class Meta:
         table = "member"

@@ -19,6 +19,8 @@ class Vote(Model):
     escalation_id: int
     user_id = fields.CharField(max_length=32)
     function = fields.CharField(max_length=64)
+    # A delegate's vote in an away member's seat: the member (`function` is theirs).
+    on_behalf_of = fields.CharField(max_length=32, null=True)
     choice = fields.CharField(max_length=16)
     reason = fields.TextField(null=True)
     # "Approve with conditions": what the member requires, and the most they approve.

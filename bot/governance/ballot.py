@@ -37,6 +37,8 @@ class Elector:
     user: str
     function: str
     role: str = "member"
+    # Set when a delegate holds an away member's seat: the member whose function and role these are.
+    on_behalf_of: str | None = None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,30 @@ def electorate_for(members: Sequence[Elector], rule: Rule, owner: str) -> tuple[
     )
 
 
+def in_seats(members: Sequence[Elector], away: Mapping[str, str]) -> list[Elector]:
+    """The members as they sit today: an away member's seat held by their delegate (`away`: member →
+    delegate). A delegate who has a seat of their own keeps only that one, so the away member keeps
+    theirs: one person, one seat."""
+    seated = {member.user for member in members}
+    held: list[Elector] = []
+    for member in members:
+        delegate = away.get(member.user)
+        if delegate is None or delegate in seated or delegate in {e.user for e in held}:
+            held.append(member)
+        else:
+            held.append(
+                Elector(user=delegate, function=member.function, role=member.role, on_behalf_of=member.user)
+            )
+    return held
+
+
+def _stored(elector: Elector) -> dict[str, str]:
+    stored = {"user": elector.user, "function": elector.function, "role": elector.role}
+    if elector.on_behalf_of:
+        stored["on_behalf_of"] = elector.on_behalf_of
+    return stored
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The rule and electorate frozen on an escalation when it opened, read from its stored JSON once."""
@@ -36,7 +60,7 @@ class Snapshot:
     def stored(self) -> tuple[dict[str, Any], list[dict[str, str]]]:
         """Return the form to store on the escalation: the rule's JSON and the electorate's."""
         rule = self.rule.model_dump(mode="json") if self.rule else {}
-        return rule, [{"user": e.user, "function": e.function, "role": e.role} for e in self.electorate]
+        return rule, [_stored(e) for e in self.electorate]
 
     def seat(self, user: str) -> Elector | None:
         """The user's seat in the electorate, if they have one."""

@@ -61,7 +61,13 @@ async def send(ctx: Transport, row: OutboxItem, event: Event, *, within: float =
     escalation = await Escalation.get(id=row.escalation_id)
     agent = await Agent.get(id=escalation.agent_id)
     body = json.dumps(event.body, separators=(",", ":")).encode()
-    secret = keys.signing_secret(ctx.server_key, agent.signing_salt)
+    secret = keys.signing_secrets(
+        ctx.server_key,
+        agent.signing_salt,
+        previous=agent.previous_signing_salt,
+        previous_until=agent.previous_salt_until,
+        now=ctx.clock(),
+    )
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,

@@ -8,7 +8,7 @@ at delivery, so a message never shows a stale escalation.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -208,6 +208,36 @@ class DigestReady(Event):
     ts: str | None = None
 
 
+class AdminChanged(Event):
+    """An admin or chair changed shared state from Slack: one short line in a council's channel.
+
+    `action` is the audit action (`agent.paused`, `member.added`, …); `bot.slack.admin_notice` words it.
+    """
+
+    type: Literal["admin.changed"] = "admin.changed"
+    ordered: ClassVar[bool] = False
+    channel: str
+    actor: str
+    action: str
+    subject: str
+    detail: str | None = None
+    # A Slack user id the line mentions after the detail (who holds an away member's seat).
+    delegate: str | None = None
+
+
+class DecisionLogAsked(Event):
+    """An admin asked for the decision log: a CSV file in their DM with the bot, never in a channel.
+
+    The file is built when delivered, from the log as it then stands: a row holds who asked and
+    from when, not the log itself, which may be far larger than a row should be.
+    """
+
+    type: Literal["decision_log.asked"] = "decision_log.asked"
+    ordered: ClassVar[bool] = False
+    user: str
+    since: date | None = None
+
+
 class AgentCallback(Event):
     """The signed callback that tells an agent its escalation was decided; the body is fixed once."""
 
@@ -239,6 +269,8 @@ AnyEvent = Annotated[
     | StormEscalated
     | DigestReady
     | PulseAsked
+    | AdminChanged
+    | DecisionLogAsked
     | AgentCallback,
     Field(discriminator="type"),
 ]
@@ -265,6 +297,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     StormEscalated,
     DigestReady,
     PulseAsked,
+    AdminChanged,
+    DecisionLogAsked,
     AgentCallback,
 )
 

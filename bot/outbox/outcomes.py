@@ -18,9 +18,11 @@ from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 
 from bot.outbox import (
+    admin_effects,
     callbacks,
     digest_effects,
     events,
+    export_effects,
     pulse_effects,
     recovery,
     slack_effects,
@@ -75,6 +77,8 @@ DELIVER: dict[type[Event], Deliver] = {
     events.StormEscalated: storm_effects.tell_escalated,
     events.DigestReady: digest_effects.post,
     events.PulseAsked: pulse_effects.ask,
+    events.DecisionLogAsked: export_effects.send,
+    events.AdminChanged: admin_effects.post,
     events.AgentCallback: callbacks.send,
 }
 

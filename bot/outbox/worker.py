@@ -25,7 +25,16 @@ from pydantic import ValidationError
 from slack_sdk.web.async_client import AsyncWebClient
 from tortoise.expressions import Q
 
-from bot.outbox import digest_effects, events, pulse_effects, recovery, slack_effects, storm_effects
+from bot.outbox import (
+    admin_effects,
+    digest_effects,
+    events,
+    export_effects,
+    pulse_effects,
+    recovery,
+    slack_effects,
+    storm_effects,
+)
 from bot.outbox.outcomes import DELIVER, Outcomes
 from bot.outbox.pacing import Call, Pacer
 from bot.outbox.recovery import SlackWatch
@@ -258,6 +267,8 @@ class OutboxWorker:
             or storm_effects.planned_calls(deliverer, row, event, channel)
             or digest_effects.planned_calls(deliverer, row, event)
             or pulse_effects.planned_calls(deliverer, row, event)
+            or admin_effects.planned_calls(deliverer, row, event)
+            or export_effects.planned_calls(deliverer, row, event)
         )
 
     async def _fly(self, lane: Lane, key: str, row: OutboxItem, calls: list[Call]) -> None:

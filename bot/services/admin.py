@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
+from datetime import date, datetime
 from typing import Any
 
 import yaml
@@ -13,8 +12,8 @@ from bot.council_file import is_name
 from bot.errors import NotAnAdmin, NotFound
 from bot.services import config, deliveries, storm_view
 from bot.services.storm_view import StormView
-from models import Agent, Council, Decision, Escalation, Member, Setting, Storm
-from models.enums import Status
+from models import Agent, Council, Escalation, Member, Setting, Storm
+from models.enums import Role, Status
 
 SOONEST = 10
 
@@ -60,6 +59,7 @@ class Seat:
     role: str
     active: bool
     delegate: str | None
+    away_until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -69,20 +69,6 @@ class Seats:
     name: str
     channel_id: str
     seats: list[Seat]
-
-
-@dataclass(frozen=True)
-class DecisionLine:
-    """A decision as the log lists it."""
-
-    public_id: str
-    title: str
-    amount: Decimal | None
-    currency: str | None
-    outcome: str
-    decided_by: str
-    decided_at: datetime
-    tally: dict[str, int]
 
 
 async def is_admin(user: str) -> bool:
@@ -100,7 +86,36 @@ async def admin_ids() -> list[str]:
 async def require_admin(user: str) -> None:
     """Refuse anyone who is not an admin."""
     if not await is_admin(user):
-        raise NotAnAdmin("Only Council admins can do that (see `admins` in council.yml).")
+        raise NotAnAdmin(refusal(await admin_ids(), None, []))
+
+
+async def chairs(council: str) -> list[str]:
+    """The active chairs of a council, in their seating order."""
+    seats = Member.filter(council__name=council, council__retired_at=None, role=Role.CHAIR, active=True)
+    return [str(user) for user in await seats.order_by("id").values_list("user_id", flat=True)]
+
+
+async def may_change(user: str, council: str | None) -> bool:
+    """Admins may change anything; a chair may change their own council (`council` named)."""
+    if await is_admin(user):
+        return True
+    return council is not None and user in await chairs(council)
+
+
+async def require_change(user: str, council: str | None) -> None:
+    """Refuse anyone who may not change this council (or, with None, what only admins change)."""
+    if not await may_change(user, council):
+        raise NotAnAdmin(refusal(await admin_ids(), council, await chairs(council) if council else []))
+
+
+def refusal(admins: list[str], council: str | None, chairs: list[str]) -> str:
+    """Who can do it instead, by mention: the admins, and the council's chairs when they may."""
+    people = " ".join(f"<@{user}>" for user in admins) or "nobody yet (add `admins` to council.yml)"
+    text = f"Only Council admins can do that: {people}."
+    if council is not None:
+        seated = " ".join(f"<@{user}>" for user in chairs) or "none"
+        text = f"Only Council admins ({people}) or a chair of {council} ({seated}) can do that."
+    return text
 
 
 async def waiting() -> Waiting:
@@ -132,29 +147,13 @@ async def councils(name: str | None = None) -> list[Seats]:
     found = []
     for council in await query.order_by("name"):
         members = await Member.filter(council=council).order_by("-active", "id")
-        seats = [Seat(m.user_id, m.function, m.role, m.active, m.delegate_user_id) for m in members]
+        seats = [
+            Seat(m.user_id, m.function, m.role, m.active, m.delegate_user_id, m.away_until) for m in members
+        ]
         found.append(Seats(council.name, council.channel_id, seats))
     if name is not None and not found:
         raise NotFound(f"There is no council named `{name[:80]}`. Try `/council members`.")
     return found
-
-
-async def decisions(count: int) -> list[DecisionLine]:
-    """The last decisions, newest first."""
-    rows = await Decision.all().order_by("-decided_at", "-id").limit(count).select_related("escalation")
-    return [
-        DecisionLine(
-            public_id=d.escalation.public_id,
-            title=d.escalation.title,
-            amount=d.escalation.amount,
-            currency=d.escalation.currency,
-            outcome=d.outcome,
-            decided_by=d.decided_by,
-            decided_at=d.decided_at,
-            tally=d.tally,
-        )
-        for d in rows
-    ]
 
 
 async def export_yaml(user: str) -> str:

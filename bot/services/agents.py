@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from bot import keys
 from bot.api_out import AgentOut
 from bot.council_file import is_name
 from bot.db import transaction
 from bot.errors import Conflict, Forbidden, NotFound, Unauthorized
-from bot.services import audit
+from bot.services import announce, audit
 from models import Agent, ApiKey, Council, Setting
 from models.enums import AgentStatus
 
 # The pause reason council.yml gives an agent it no longer lists (bot.services.config sets it).
 REMOVED_FROM_FILE = "removed from council.yml"
+# How long a rotated agent's old API key and signing secret keep working (`--now`: not at all).
+ROTATION_GRACE = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -28,10 +31,12 @@ class Credentials:
     name: str
     api_key: str
     signing_secret: str
+    # After a rotation: until when the old key and secret still work (the moment itself with --now).
+    old_valid_until: datetime | None = None
 
 
 async def create(
-    *, name: str, owner: str, council: str | None, server_key: bytes, actor: str = "cli"
+    *, name: str, owner: str, council: str | None, server_key: bytes, actor: str = "cli", via: str = "cli"
 ) -> Credentials:
     """Create an agent (or give keys to one declared in council.yml that has none yet)."""
     council_row = await _council(council)
@@ -63,26 +68,74 @@ async def create(
             actor_id=actor,
             action="agent.created",
             subject=name,
-            payload={"owner": owner, "council": council},
+            payload={"owner": owner, "council": council, "via": via},
         )
+        if via == "slack":
+            await announce.change(
+                conn,
+                await announce.agent_channels(conn, agent),
+                actor=actor,
+                action="agent.created",
+                subject=name,
+            )
     return Credentials(name, api_key, keys.signing_secret(server_key, agent.signing_salt))
 
 
-async def rotate(*, name: str, server_key: bytes, actor: str = "cli") -> Credentials:
-    """Revoke every key of the agent and issue a new key and signing secret."""
+async def rotate(
+    *, name: str, server_key: bytes, actor: str = "cli", grace: timedelta = ROTATION_GRACE, via: str = "cli"
+) -> Credentials:
+    """Issue a new key and signing secret; the old ones keep working for `grace` (0: revoked at once).
+
+    During the grace period the old key authenticates and callbacks carry a signature by each secret,
+    so an agent can switch to the new credentials without missing a request or a callback.
+    """
     agent = await get(name)
+    now = datetime.now(UTC)
+    until = now + grace
     async with transaction() as conn:
-        await ApiKey.filter(agent=agent, revoked_at=None).using_db(conn).update(revoked_at=datetime.now(UTC))
+        live = ApiKey.filter(agent=agent).filter(Q(revoked_at=None) | Q(revoked_at__gt=until))
+        await live.using_db(conn).update(revoked_at=until)
+        before = agent.signing_salt
         agent.signing_salt = keys.new_salt()
-        await agent.save(using_db=conn, update_fields=["signing_salt"])
+        if grace > timedelta(0):
+            agent.previous_signing_salt, agent.previous_salt_until = before, until
+        else:
+            agent.previous_signing_salt, agent.previous_salt_until = None, None
+        await agent.save(
+            using_db=conn, update_fields=["signing_salt", "previous_signing_salt", "previous_salt_until"]
+        )
         api_key = await _issue_key(conn, agent)
-        await audit.record(conn, actor_type="admin", actor_id=actor, action="agent.rotated", subject=name)
-    return Credentials(name, api_key, keys.signing_secret(server_key, agent.signing_salt))
+        await audit.record(
+            conn,
+            actor_type="admin",
+            actor_id=actor,
+            action="agent.rotated",
+            subject=name,
+            payload={"old_credentials_valid_until": until.isoformat(), "via": via},
+        )
+        if via == "slack":
+            when = (
+                "the old key works until " + until.strftime("%Y-%m-%d %H:%M UTC")
+                if grace
+                else "old key revoked"
+            )
+            await announce.change(
+                conn,
+                await announce.agent_channels(conn, agent),
+                actor=actor,
+                action="agent.rotated",
+                subject=name,
+                detail=when,
+            )
+    return Credentials(name, api_key, keys.signing_secret(server_key, agent.signing_salt), until)
 
 
-async def set_status(*, name: str, status: AgentStatus, reason: str | None, actor: str) -> Agent:
+async def set_status(
+    *, name: str, status: AgentStatus, reason: str | None, actor: str, via: str = "cli"
+) -> Agent:
     """Pause or resume an agent; a paused agent's requests are refused."""
     agent = await get(name)
+    before = {"status": str(agent.status), "reason": agent.paused_reason}
     async with transaction() as conn:
         agent.status = status
         agent.paused_reason = reason if status == AgentStatus.PAUSED else None
@@ -93,17 +146,27 @@ async def set_status(*, name: str, status: AgentStatus, reason: str | None, acto
             actor_id=actor,
             action=f"agent.{status}",
             subject=name,
-            payload={"reason": reason},
+            payload={
+                "reason": reason,
+                "before": before,
+                "after": {"status": str(status), "reason": agent.paused_reason},
+                "via": via,
+            },
         )
+        if via == "slack":
+            channels = await announce.agent_channels(conn, agent)
+            await announce.change(
+                conn, channels, actor=actor, action=f"agent.{status}", subject=name, detail=reason
+            )
     return agent
 
 
-async def pause(*, name: str, reason: str | None, actor: str) -> Agent:
+async def pause(*, name: str, reason: str | None, actor: str, via: str = "cli") -> Agent:
     """Stop an agent (the kill switch): its requests are refused until it is resumed."""
-    return await set_status(name=name, status=AgentStatus.PAUSED, reason=reason, actor=actor)
+    return await set_status(name=name, status=AgentStatus.PAUSED, reason=reason, actor=actor, via=via)
 
 
-async def resume(*, name: str, actor: str) -> Agent:
+async def resume(*, name: str, actor: str, via: str = "cli") -> Agent:
     """Let a paused agent escalate again; one removed from council.yml comes back only through the file."""
     agent = await get(name)
     if agent.status == AgentStatus.PAUSED and agent.paused_reason == REMOVED_FROM_FILE:
@@ -111,7 +174,7 @@ async def resume(*, name: str, actor: str) -> Agent:
             f"agent {name} was removed from council.yml; add it back to the file and apply it to resume it",
             code="removed_from_config",
         )
-    return await set_status(name=name, status=AgentStatus.ACTIVE, reason=None, actor=actor)
+    return await set_status(name=name, status=AgentStatus.ACTIVE, reason=None, actor=actor, via=via)
 
 
 async def get(name: str) -> Agent:
@@ -132,7 +195,7 @@ async def authenticate(authorization: str | None) -> Agent:
     key = await ApiKey.filter(key_hash=keys.hash_api_key(token.strip())).select_related("agent").first()
     if key is None:
         raise Unauthorized("unknown API key")
-    if key.revoked_at is not None:
+    if key.revoked_at is not None and key.revoked_at <= datetime.now(UTC):
         raise Unauthorized("this API key has been revoked", code="key_revoked")
     return key.agent
 

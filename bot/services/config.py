@@ -13,8 +13,11 @@ from bot.council_file import AgentSpec, CouncilFile, CouncilSpec, check_complete
 from bot.db import transaction
 from bot.services import audit
 from bot.services.agents import REMOVED_FROM_FILE as REMOVED
-from models import Agent, Council, Member, Policy, Setting
+from models import Agent, AuditEvent, Council, Member, Policy, Setting
 from models.enums import AgentStatus
+
+# The audit event id an apply last saw: changes made from Slack after it are the file's drift.
+APPLIED_THROUGH = "config_applied_through"
 
 
 @dataclass
@@ -82,6 +85,9 @@ async def _apply_all(conn: BaseDBAsyncClient, config: CouncilFile, report: Apply
             action="config.applied",
             payload={"changes": report.changes},
         )
+    # What was changed from Slack up to here is in the file now, or undone by it (bot.services.drift).
+    last = await AuditEvent.all().using_db(conn).order_by("-id").first()
+    await _store(conn, APPLIED_THROUGH, last.id if last else 0)
 
 
 async def apply_text(

@@ -102,6 +102,8 @@ def _vote_json(vote: Vote) -> dict[str, Any]:
         "choice": vote.choice,
         "reason": vote.reason,
     }
+    if vote.on_behalf_of:
+        entry["on_behalf_of"] = vote.on_behalf_of
     if vote.conditions:
         entry["conditions"] = vote.conditions
     if vote.approved_amount is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from tortoise.functions import Count
+
 from bot.db import transaction
 from bot.errors import Conflict, NotFound
 from bot.outbox.events import LANE_KINDS
@@ -39,6 +41,25 @@ async def undelivered(*, dead_only: bool = False) -> list[DeliveryLine]:
     """The rows still waiting and the dead ones (or the dead only), oldest first."""
     statuses = [Delivery.DEAD] if dead_only else [Delivery.PENDING, Delivery.DEAD]
     rows = await OutboxItem.filter(status__in=statuses).order_by("id").limit(SHOWN)
+    return await _lines(list(rows))
+
+
+async def state_counts() -> dict[str, int]:
+    """Rows by state (pending, done, dead), each always present."""
+    counts = {str(state): 0 for state in Delivery}
+    grouped = await OutboxItem.all().group_by("status").annotate(n=Count("id")).values_list("status", "n")
+    for status, n in grouped:
+        counts[str(status)] = int(n)
+    return counts
+
+
+async def latest_dead(limit: int) -> list[DeliveryLine]:
+    """The most recent dead rows, newest first."""
+    rows = await OutboxItem.filter(status=Delivery.DEAD).order_by("-id").limit(limit)
+    return await _lines(list(rows))
+
+
+async def _lines(rows: list[OutboxItem]) -> list[DeliveryLine]:
     ids = {r.escalation_id for r in rows if r.escalation_id}
     public = dict(await Escalation.filter(id__in=list(ids)).values_list("id", "public_id")) if ids else {}
     return [
@@ -69,11 +90,12 @@ async def retry(*, row_id: int, actor: str = "cli") -> DeliveryLine:
     """Re-queue one dead row to be delivered at once, with a fresh count of attempts."""
     row = await OutboxItem.filter(id=row_id).first()
     if row is None:
-        raise NotFound(f"there is no outbox row {row_id}; `council outbox list` shows them")
+        where = "`/council outbox` or `council outbox list` shows them"
+        raise NotFound(f"there is no outbox row {row_id}; {where}")
     if row.status != Delivery.DEAD:
         raise Conflict(f"outbox row {row_id} is {row.status}, not dead: there is nothing to retry")
     await _requeue([row.id], actor=actor)
-    [line] = [line for line in await undelivered() if line.id == row.id]
+    [line] = await _lines([await OutboxItem.get(id=row.id)])
     return line
 
 

@@ -195,7 +195,7 @@ async def _flourishing(
                 function=functions.get(user, ""),
                 asked=asked.get(user, 0),
                 voted=voted.get(user, 0),
-                out_of_hours=_outside(quarters.get(user, {}), working, tz),
+                out_of_hours=outside_hours(quarters.get(user, {}), working, tz),
                 reminders=reminded.get(user, 0),
             )
         )
@@ -217,7 +217,7 @@ async def _flourishing(
     )
 
 
-def _outside(quarters: dict[int, int], working: WorkingHours, tz: str) -> int:
+def outside_hours(quarters: dict[int, int], working: WorkingHours, tz: str) -> int:
     """How many asks fell outside the person's hours, from their counts per quarter hour."""
     return sum(
         n

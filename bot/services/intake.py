@@ -6,6 +6,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -13,6 +14,7 @@ from bot.db import transaction
 from bot.errors import Invalid
 from bot.governance import LimitsSpec, Settlement, Snapshot, electorate_for, settle
 from bot.governance.ballot import Elector
+from bot.governance.electorate import in_seats
 from bot.governance.policy import reminders_within
 from bot.outbox.enqueue import enqueue
 from bot.outbox.events import Opened
@@ -73,7 +75,14 @@ async def _snapshot(conn: BaseDBAsyncClient, chosen: Route, owner: str, voting: 
         return Snapshot(None, ())
     members = await Member.filter(council=chosen.council, active=True).using_db(conn).order_by("id")
     everyone = [Elector(user=m.user_id, function=m.function, role=m.role) for m in members]
-    return Snapshot(chosen.rule, electorate_for(everyone, chosen.rule, owner))
+    assert chosen.council is not None  # noqa: S101 - a vote always has a council
+    today = datetime.now(UTC).astimezone(ZoneInfo(chosen.council.timezone)).date()
+    away = {
+        m.user_id: m.delegate_user_id
+        for m in members
+        if m.delegate_user_id and m.away_until and m.away_until >= today
+    }
+    return Snapshot(chosen.rule, electorate_for(in_seats(everyone, away), chosen.rule, owner))
 
 
 def _fields(

@@ -129,7 +129,7 @@ def _checked(ballot: Ballot, escalation: Escalation) -> Ballot:
 
 
 async def _store(
-    conn: BaseDBAsyncClient, escalation: Escalation, user: str, function: str, ballot: Ballot
+    conn: BaseDBAsyncClient, escalation: Escalation, elector: Elector, ballot: Ballot
 ) -> Vote | None:
     """Write the member's vote (one row each), audited with what it replaced; return the earlier vote."""
     values: dict[str, Any] = {
@@ -138,9 +138,17 @@ async def _store(
         "conditions": ballot.conditions,
         "approved_amount": ballot.approved_amount,
     }
+    user = elector.user
     previous = await Vote.filter(escalation=escalation, user_id=user).using_db(conn).first()
     if previous is None:
-        await Vote.create(using_db=conn, escalation=escalation, user_id=user, function=function, **values)
+        await Vote.create(
+            using_db=conn,
+            escalation=escalation,
+            user_id=user,
+            function=elector.function,
+            on_behalf_of=elector.on_behalf_of,
+            **values,
+        )
     else:
         await Vote.filter(id=previous.id).using_db(conn).update(**values, updated_at=datetime.now(UTC))
     was = None
@@ -152,7 +160,7 @@ async def _store(
         actor_id=user,
         action="vote.changed" if previous else "vote.cast",
         subject=escalation.public_id,
-        payload={**values, "previous": was},
+        payload={**values, "previous": was, "on_behalf_of": elector.on_behalf_of},
     )
     return previous
 
@@ -203,7 +211,7 @@ async def cast(
             .first()
         )
         escalation, elector = _open_for(found, public_id, user, version)
-        previous = await _store(conn, escalation, user, elector.function, _checked(ballot, escalation))
+        previous = await _store(conn, escalation, elector, _checked(ballot, escalation))
         verdict = await _judge(rt, conn, escalation, user, note)
     rt.after_commit(decided=public_id if verdict.decided else None)
     return VoteResult(escalation, verdict, previous.choice if previous else None)

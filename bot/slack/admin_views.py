@@ -9,26 +9,41 @@ from __future__ import annotations
 from bot.council_file import DEFAULT_DEADLINE, PolicySpec, RouteSpec
 from bot.governance import PolicyMatch, Rule
 from bot.governance.hours import WorkingHours
-from bot.services.admin import AgentLine, DecisionLine, Seats, Waiting
+from bot.services.admin import AgentLine, Seats, Waiting
 from bot.services.digest import Queued
 from bot.services.people import Profile
 from bot.services.storm_view import StormView
-from bot.slack.text import channel, escape, mention, money, safe, utc
+from bot.slack.text import channel, escape, mention, safe, utc
 
 HELP = """*Council* — `/council <command>`
+*Everyone*
 • `help` — this list
 • `status` — pending approvals, open incidents, dead deliveries, storms
-• `members [COUNCIL]` — each council's members: function, role, whether active, delegate
+• `members [COUNCIL]` — each council's members: function, role, whether active, away, delegate
 • `agents` (or `agent list`) — agents, their owners and whether they are paused
 • `policies` — the routing policies in order, and the default route
-• `decisions [N]` — the last N decisions (10 unless given, at most 50)
+• `decisions [agent=NAME] [outcome=OUTCOME] [since=YYYY-MM-DD] [N]` — the last N decisions (20, at most 50)
 • `me [hours=08:00-16:00]` — your working hours and timezone; set your own hours
-• `agent pause NAME [reason]` / `agent resume NAME` — the kill switch (admins)
-• `export` — the configuration as council.yml (admins)
-• `digest now [COUNCIL]` — post last week's digest to the council's channel now (admins)"""
+*Admins, and chairs for their own council*
+• `members add @user function=FUNCTION [role=chair] [council=NAME]` — seat a member
+• `members remove @user [council=NAME]` — unseat a member (past votes are kept)
+• `members away @user until=YYYY-MM-DD delegate=@user [council=NAME]` — their delegate votes in their seat
+• `members back @user [council=NAME]` — asks go to them again
+• `agent create NAME owner=@user [council=NAME]` — a new agent; its key is shown to you once
+• `agent rotate NAME [now]` — new key and secret; the old ones work for 24 h (`now`: revoked at once)
+• `agent pause NAME [reason]` / `agent resume NAME` — the kill switch
+• `agent limits NAME max_amount=… auto_budget_24h=… rate_per_minute=…` — the agent's mandate
+• `outbox` / `outbox retry ID|all` — deliveries by state; send dead ones again
+*Admins*
+• `export` — the configuration as council.yml
+• `export decisions [since=YYYY-MM-DD]` — the whole decision log as CSV, sent to your DM
+• `digest now [COUNCIL]` — post last week's digest to the council's channel now"""
 AGENT_USAGE = (
-    "Use `/council agent list`, `/council agent pause NAME [reason]` or `/council agent resume NAME`."
+    "Use `/council agent list`, `agent create NAME owner=@user`, `agent rotate NAME [now]`, "
+    "`agent pause NAME [reason]`, `agent resume NAME` or `agent limits NAME max_amount=…`."
 )
+MEMBERS_USAGE = "Use `/council members [COUNCIL]`."
+EXPORT_USAGE = "Use `/council export` (council.yml) or `/council export decisions [since=YYYY-MM-DD]` (CSV)."
 DIGEST_USAGE = "Use `/council digest now` (every council) or `/council digest now COUNCIL`."
 # Slack cuts a message's text at 40,000 characters; stay clear of it and end on a whole line.
 MAX_ANSWER = 39_000
@@ -50,9 +65,11 @@ def fit(lines: list[str], limit: int = MAX_ANSWER) -> str:
     return "\n".join(kept)
 
 
-def unknown(words: list[str]) -> str:
-    """Answer a command Council does not know."""
-    return f"I don't know `{escape(' '.join(words)[:100])}`. Try `/council help`."
+def unknown(words: list[str], meant: str | None = None) -> str:
+    """Answer a command Council does not know: what it most likely meant, then the help."""
+    shown = f"I don't know `{escape(' '.join(words)[:100])}`."
+    guess = f" Did you mean `{meant}`?" if meant else ""
+    return f"{shown}{guess}\n\n{HELP}"
 
 
 def unreadable(problem: str) -> str:
@@ -130,6 +147,8 @@ def members(councils: list[Seats]) -> str:
         for seat in council.seats:
             line = f"• {mention(seat.user)} — {safe(seat.function, 64)}, {escape(seat.role)}"
             line += "" if seat.active else " (inactive)"
+            if seat.away_until is not None:
+                line += f", away until {seat.away_until.isoformat()}"
             if seat.delegate:
                 line += f", delegate {mention(seat.delegate)}"
             lines.append(line)
@@ -186,20 +205,6 @@ def tally_words(tally: dict[str, int]) -> str:
     shown = [f"{tally.get(k, 0)} {k}" for k in ("approve", "reject", "abstain")]
     shown += [f"{tally[k]} {k}" for k in ("recuse", "waiting") if tally.get(k)]
     return ", ".join(shown)
-
-
-def decisions(rows: list[DecisionLine]) -> str:
-    """The last decisions, newest first: id, title, outcome, who decided, when, the tally."""
-    if not rows:
-        return "No decisions yet."
-    lines = [f"The last {len(rows)} decisions, newest first:"]
-    for row in rows:
-        amount = f" ({money(row.amount, row.currency)})" if row.amount is not None else ""
-        lines.append(
-            f"• `{row.public_id}` {safe(row.title, 200)}{amount} — *{escape(row.outcome)}*"
-            f" by {escape(row.decided_by)}, {utc(row.decided_at)} · {tally_words(row.tally)}"
-        )
-    return fit(lines)
 
 
 def export(text: str) -> str:

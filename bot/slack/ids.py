@@ -83,3 +83,30 @@ def parse_pulse_value(value: str) -> tuple[str, str, int]:
     if not (score.isascii() and score.isdigit()) or not council:
         raise ValueError(f"not a pulse answer: {value[:80]!r}")
     return council, week, int(score)
+
+
+# The App Home tab: each escalation's vote buttons in a block of their own, an admin's pause and
+# resume per agent, and a mark on a vote modal opened from Home (Slack's submission does not say).
+HOME_PAUSE_AGENT = "council_home_pause_agent"
+HOME_RESUME_AGENT = "council_home_resume_agent"
+FROM_HOME = "|home"
+
+
+def home_vote_block(public_id: str) -> str:
+    """The block_id of one escalation's vote buttons on the Home tab (block_ids are unique per view)."""
+    return f"council_home_vote_{public_id}"
+
+
+def home_agent_block(name: str) -> str:
+    """The block_id of one agent's line, with its pause or resume button, on an admin's Home tab."""
+    return f"council_home_agent_{name}"
+
+
+def modal_ref(value: str, *, from_home: bool) -> str:
+    """A vote modal's private_metadata: the vote value, marked when the modal opened from Home."""
+    return value + FROM_HOME if from_home else value
+
+
+def parse_modal_ref(ref: str) -> tuple[str, bool]:
+    """Split a vote modal's private_metadata into the vote value and whether it opened from Home."""
+    return ref.removesuffix(FROM_HOME), ref.endswith(FROM_HOME)

@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from urllib.parse import quote
 
 from bot.governance import money
 
-__all__ = ["channel", "clip", "escape", "link", "mention", "money", "safe", "slack_date", "utc"]
+__all__ = [
+    "channel",
+    "clip",
+    "escape",
+    "escape_keeping_mentions",
+    "link",
+    "mention",
+    "money",
+    "safe",
+    "slack_date",
+    "utc",
+]
+_ESCAPED_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{2,20})&gt;")
 
 
 def escape(text: str) -> str:
     """Escape Slack's control characters so `<!channel>` or `<http://x|y>` show literally."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_keeping_mentions(text: str) -> str:
+    """Escape, then let a person named by id (`<@U123>`) be a mention again, for Council's own
+    refusals that say who can. Never for an agent's text: a mention notifies the person."""
+    return _ESCAPED_MENTION.sub(r"<@\1>", escape(text))
 
 
 def clip(text: str, limit: int) -> str:

@@ -35,4 +35,6 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         app.action(score)(guarded(pulse.answer, rt))
     app.command("/council")(guarded(commands.council, rt))
     app.event("app_home_opened")(guarded(home.app_home_opened, rt))
+    app.action(ids.HOME_PAUSE_AGENT)(guarded(home.pause_agent, rt))
+    app.action(ids.HOME_RESUME_AGENT)(guarded(home.resume_agent, rt))
     app.error(errors.on_error)

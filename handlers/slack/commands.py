@@ -1,94 +1,70 @@
-"""The /council slash command: read its words, call one service, answer privately."""
+"""The /council slash command: read its words, call one service, answer privately.
+
+Each subcommand is `async (words, user) -> answer` in a module of its group (`member_commands`,
+`agent_commands`, `log_commands`, `outbox_admin`); this module splits the text, finds the subcommand
+(or the one a typo most likely meant) and answers.
+"""
 
 from __future__ import annotations
 
-import re
-import shlex
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.errors import Invalid
 from bot.runtime import Runtime
-from bot.services import admin, agents, digest, people, routing
+from bot.services import admin, decision_log, digest, people, routing
 from bot.slack import admin_views
+from handlers.slack import agent_commands, log_commands, member_commands, outbox_admin
+from handlers.slack.arguments import Words, nearest, split, words
 
-DECISIONS_DEFAULT, DECISIONS_MAX = 10, 50
-Command = Callable[[list[str], str], Awaitable[str]]
+Command = Callable[[Words, str], Awaitable[str]]
 
 
 async def council(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, runtime: Runtime) -> None:
     await ack()
-    answered = await answer(command.get("text", ""), command["user_id"], runtime)
+    # Slack sends the workspace's domain with each command: the decisions list links to messages by it.
+    workspace = decision_log.workspace_of(command.get("team_domain"))
+    answered = await answer(command.get("text", ""), command["user_id"], runtime, workspace_url=workspace)
     await respond(text=answered, response_type="ephemeral")
 
 
-async def answer(text: str, user: str, rt: Runtime | None = None) -> str:
+async def answer(text: str, user: str, rt: Runtime | None = None, *, workspace_url: str | None = None) -> str:
     """Run one /council command and return the ephemeral answer; a refusal is raised, not answered."""
-    try:
-        words = shlex.split(text)
-    except ValueError as error:
-        return admin_views.unreadable(str(error))
-    if not words or words[0].lower() == "help":
+    given = split(text)
+    if not given or given[0].lower() == "help":
         return admin_views.HELP
-    if words[0].lower() == "digest":
-        return await _digest(words[1:], user, rt)
-    run = COMMANDS.get(words[0].lower())
-    return await run(words[1:], user) if run is not None else admin_views.unknown(words)
+    name, rest = given[0].lower(), given[1:]
+    if name == "digest":
+        return await _digest(rest, user, rt)
+    if name == "agent":
+        return await agent_commands.agent(words(rest), user, rt)
+    if name == "decisions":
+        return await log_commands.decisions(words(rest), user, workspace_url=workspace_url)
+    if name == "export":
+        return await _export(words(rest), user, rt)
+    run = COMMANDS.get(name)
+    if run is None:
+        known = [*COMMANDS, "agent", "decisions", "export", "digest", "help"]
+        return admin_views.unknown(given, nearest(name, known))
+    return await run(words(rest), user)
 
 
-def read_count(words: list[str]) -> int:
-    """Read `decisions [N]`: 10 when absent, at most 50."""
-    if not words:
-        return DECISIONS_DEFAULT
-    if len(words) > 1 or not re.fullmatch(r"[0-9]{1,6}", words[0]) or int(words[0]) < 1:
-        raise Invalid(f"`{words[0][:20]}` is not a number of decisions; try `/council decisions 20`.")
-    return min(int(words[0]), DECISIONS_MAX)
+async def _status(words: Words, user: str) -> str:
+    words.allow("Use `/council status`.", positional=0)
+    return admin_views.status(await admin.waiting())
 
 
-async def _status(rest: list[str], user: str) -> str:
-    return admin_views.status(await admin.waiting()) if not rest else admin_views.unknown(["status", *rest])
-
-
-async def _agents(rest: list[str], user: str) -> str:
-    return admin_views.agents(await admin.agents()) if not rest else admin_views.unknown(["agents", *rest])
-
-
-async def _members(rest: list[str], user: str) -> str:
-    if len(rest) > 1:
-        return admin_views.unknown(["members", *rest])
-    return admin_views.members(await admin.councils(rest[0] if rest else None))
-
-
-async def _policies(rest: list[str], user: str) -> str:
-    if rest:
-        return admin_views.unknown(["policies", *rest])
+async def _policies(words: Words, user: str) -> str:
+    words.allow("Use `/council policies`.", positional=0)
     return admin_views.policies(await routing.policies(), await routing.defaults())
 
 
-async def _decisions(rest: list[str], user: str) -> str:
-    return admin_views.decisions(await admin.decisions(read_count(rest)))
-
-
-async def _agent(rest: list[str], user: str) -> str:
-    verb = rest[0].lower() if rest else ""
-    if verb == "list" and len(rest) == 1:
-        return admin_views.agents(await admin.agents())
-    if (verb == "pause" and len(rest) >= 2) or (verb == "resume" and len(rest) == 2):
-        await admin.require_admin(user)
-        if verb == "pause":
-            changed = await agents.pause(name=rest[1], reason=" ".join(rest[2:]) or None, actor=user)
-        else:
-            changed = await agents.resume(name=rest[1], actor=user)
-        return admin_views.agent_status(changed.name, changed.status)
-    return admin_views.AGENT_USAGE
-
-
-async def _export(rest: list[str], user: str) -> str:
-    if rest:
-        return admin_views.unknown(["export", *rest])
+async def _export(words: Words, user: str, rt: Runtime | None) -> str:
+    if words.positional[:1] == ["decisions"]:
+        return await log_commands.export_decisions(Words(words.positional[1:], words.options), user, rt)
+    words.allow(admin_views.EXPORT_USAGE, positional=0)
     return admin_views.export(await admin.export_yaml(user))
 
 
@@ -103,11 +79,12 @@ async def _digest(rest: list[str], user: str, rt: Runtime | None) -> str:
     )
 
 
-async def _me(rest: list[str], user: str) -> str:
-    if not rest:
+async def _me(words: Words, user: str) -> str:
+    if not words.positional and not words.options:
         return admin_views.me(await people.profile(user))
-    key, _, hours = " ".join(rest).partition("=")
-    if key.strip().lower() != "hours" or not hours.strip():
+    words.allow(admin_views.ME_USAGE, positional=0, options=("hours",))
+    hours = words.option("hours") or ""
+    if not hours.strip():
         return admin_views.ME_USAGE
     await people.set_hours(user, hours)
     return admin_views.hours_set(await people.profile(user))
@@ -115,11 +92,9 @@ async def _me(rest: list[str], user: str) -> str:
 
 COMMANDS: dict[str, Command] = {
     "status": _status,
-    "agents": _agents,
-    "members": _members,
+    "agents": agent_commands.listing,
+    "members": member_commands.members,
     "policies": _policies,
-    "decisions": _decisions,
-    "agent": _agent,
-    "export": _export,
+    "outbox": outbox_admin.outbox,
     "me": _me,
 }

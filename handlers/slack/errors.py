@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import CouncilError
 from bot.runtime import Runtime
-from bot.slack.text import escape
+from bot.slack.text import escape_keeping_mentions
 
 log = logging.getLogger(__name__)
 Listener = Callable[..., Awaitable[None]]
@@ -25,12 +25,18 @@ CRASHED = (
 async def present(error: Exception, body: dict[str, Any], respond: AsyncRespond | None) -> None:
     """Tell the person what went wrong, privately; never a traceback in Slack."""
     if isinstance(error, CouncilError):
-        text = escape(error.message)
+        text = shown(error)
     else:
         log.error("Slack listener failed", exc_info=error)
         text = CRASHED
     if respond is not None and body.get("response_url"):
         await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def shown(error: CouncilError) -> str:
+    """A refusal as the person reads it: escaped, then a person named by id is a mention again
+    (refusals say who can, as `<@U123>`)."""
+    return escape_keeping_mentions(error.message)
 
 
 def guarded(listener: Listener, rt: Runtime) -> Listener:

@@ -13,9 +13,9 @@ from bot.governance import Choice
 from bot.runtime import Runtime
 from bot.services import votes
 from bot.services.votes import Ballot, Votable
-from bot.slack import ids
-from bot.slack.escalation_view import CHOICE_LABEL
+from bot.slack import home_view, ids
 from bot.slack.vote_modals import conditions_modal, reject_modal
+from handlers.slack import home
 
 # Which modal block shows a service error about which field.
 FIELD_BLOCK = {
@@ -25,64 +25,74 @@ FIELD_BLOCK = {
 }
 
 
-async def _click(choice: Choice, body: dict[str, Any], rt: Runtime, respond: AsyncRespond) -> None:
+async def _click(
+    choice: Choice, body: dict[str, Any], rt: Runtime, respond: AsyncRespond, client: AsyncWebClient
+) -> None:
     public_id, version = ids.parse_vote_value(body["actions"][0]["value"])
-    result = await votes.cast(
-        rt, public_id=public_id, user=body["user"]["id"], ballot=Ballot(choice), version=version
-    )
-    was = result.changed_from
-    changed = f" (was {was.capitalize()})" if was and was != choice else ""
-    await respond(
-        text=f"Your vote on `{public_id}`: *{CHOICE_LABEL[choice]}*{changed}.",
-        response_type="ephemeral",
-        replace_original=False,
-    )
+    user = body["user"]["id"]
+    async with home.refusals_on_home(body, client):
+        result = await votes.cast(rt, public_id=public_id, user=user, ballot=Ballot(choice), version=version)
+        text = home_view.voted(public_id, choice, result.changed_from)
+        if home.clicked_on_home(body):  # no response_url there: the re-published tab says it
+            await home.publish(client, user, note=text)
+        else:
+            await respond(text=text, response_type="ephemeral", replace_original=False)
 
 
-async def approve(ack: AsyncAck, body: dict[str, Any], runtime: Runtime, respond: AsyncRespond) -> None:
+async def approve(
+    ack: AsyncAck, body: dict[str, Any], runtime: Runtime, respond: AsyncRespond, client: AsyncWebClient
+) -> None:
     await ack()
-    await _click(Choice.APPROVE, body, runtime, respond)
+    await _click(Choice.APPROVE, body, runtime, respond, client)
 
 
-async def abstain(ack: AsyncAck, body: dict[str, Any], runtime: Runtime, respond: AsyncRespond) -> None:
+async def abstain(
+    ack: AsyncAck, body: dict[str, Any], runtime: Runtime, respond: AsyncRespond, client: AsyncWebClient
+) -> None:
     await ack()
-    await _click(Choice.ABSTAIN, body, runtime, respond)
+    await _click(Choice.ABSTAIN, body, runtime, respond, client)
 
 
-async def recuse(ack: AsyncAck, body: dict[str, Any], runtime: Runtime, respond: AsyncRespond) -> None:
+async def recuse(
+    ack: AsyncAck, body: dict[str, Any], runtime: Runtime, respond: AsyncRespond, client: AsyncWebClient
+) -> None:
     await ack()
-    await _click(Choice.RECUSE, body, runtime, respond)
+    await _click(Choice.RECUSE, body, runtime, respond, client)
 
 
 async def reject(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
     """Open the modal that asks for a reason; nothing counts until it is submitted."""
     await ack()
-    escalation = await _voting_on(body)
-    await client.views_open(
-        trigger_id=body["trigger_id"],
-        view=reject_modal(
-            ref=ids.vote_value(escalation.public_id, escalation.version), title=escalation.title
-        ),
-    )
+    async with home.refusals_on_home(body, client):
+        escalation = await _voting_on(body)
+        view = reject_modal(ref=_modal_ref(body, escalation), title=escalation.title)
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 async def approve_with_conditions(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
     """Open the modal for conditions and an optional lower amount."""
     await ack()
-    escalation = await _voting_on(body)
-    view = conditions_modal(
-        ref=ids.vote_value(escalation.public_id, escalation.version),
-        title=escalation.title,
-        amount=escalation.amount,
-        currency=escalation.currency,
-    )
-    await client.views_open(trigger_id=body["trigger_id"], view=view)
+    async with home.refusals_on_home(body, client):
+        escalation = await _voting_on(body)
+        view = conditions_modal(
+            ref=_modal_ref(body, escalation),
+            title=escalation.title,
+            amount=escalation.amount,
+            currency=escalation.currency,
+        )
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 async def _voting_on(body: dict[str, Any]) -> Votable:
     """The escalation (at the version on the clicked message) the member may vote on, or a refusal."""
     public_id, version = ids.parse_vote_value(body["actions"][0]["value"])
     return await votes.check_can_vote(public_id=public_id, user=body["user"]["id"], version=version)
+
+
+def _modal_ref(body: dict[str, Any], escalation: Votable) -> str:
+    """The modal's private_metadata: what is voted on, and whether to show the Home tab again after."""
+    value = ids.vote_value(escalation.public_id, escalation.version)
+    return ids.modal_ref(value, from_home=home.clicked_on_home(body))
 
 
 def _value(view: dict[str, Any], block: str, action: str) -> str:
@@ -96,11 +106,14 @@ async def _submit(
     rt: Runtime,
     ballot: Ballot,
     fallback_block: str,
+    client: AsyncWebClient,
 ) -> None:
     """Count the modal's vote, or keep the modal open with the problem next to its field."""
-    public_id, version = ids.parse_vote_value(view["private_metadata"])
+    value, from_home = ids.parse_modal_ref(view["private_metadata"])
+    public_id, version = ids.parse_vote_value(value)
+    user = body["user"]["id"]
     try:
-        await votes.cast(rt, public_id=public_id, user=body["user"]["id"], ballot=ballot, version=version)
+        result = await votes.cast(rt, public_id=public_id, user=user, ballot=ballot, version=version)
     except CouncilError as error:
         field = error.details.get("field") if isinstance(error.details, dict) else None
         await ack(
@@ -108,17 +121,20 @@ async def _submit(
         )
         return
     await ack()
+    if from_home:  # the modal closes onto the Home tab: show it without what was just voted on
+        await home.publish(client, user, note=home_view.voted(public_id, ballot.choice, result.changed_from))
 
 
 async def reject_submitted(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], runtime: Runtime
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], runtime: Runtime, client: AsyncWebClient
 ) -> None:
     reason = _value(view, ids.REASON_BLOCK, ids.REASON_INPUT)
-    await _submit(ack, body, view, runtime, Ballot(Choice.REJECT, reason=reason), ids.REASON_BLOCK)
+    ballot = Ballot(Choice.REJECT, reason=reason)
+    await _submit(ack, body, view, runtime, ballot, ids.REASON_BLOCK, client)
 
 
 async def conditions_submitted(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], runtime: Runtime
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], runtime: Runtime, client: AsyncWebClient
 ) -> None:
     conditions = _value(view, ids.CONDITIONS_BLOCK, ids.CONDITIONS_INPUT)
     if not conditions.strip():
@@ -130,4 +146,4 @@ async def conditions_submitted(
         await ack(response_action="errors", errors={ids.AMOUNT_BLOCK: error.message})
         return
     ballot = Ballot(Choice.APPROVE, conditions=conditions, approved_amount=amount)
-    await _submit(ack, body, view, runtime, ballot, ids.CONDITIONS_BLOCK)
+    await _submit(ack, body, view, runtime, ballot, ids.CONDITIONS_BLOCK, client)

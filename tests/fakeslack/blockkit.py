@@ -73,6 +73,8 @@ def validate_view(view: Any, *, surface: str) -> list[str]:
     check.length(view.get("callback_id"), "/view/callback_id", 255)
     check.length(view.get("external_id"), "/view/external_id", 255)
     check.length(view.get("private_metadata"), "/view/private_metadata", 3000)
+    if surface == "home" and view.get("blocks") is None:  # required (an empty list is accepted)
+        check.error("missing required field: blocks", "/view/blocks")
     check.blocks(view.get("blocks"), "/view/blocks", MAX_VIEW_BLOCKS)
     return check.errors
 

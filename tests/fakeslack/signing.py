@@ -200,7 +200,7 @@ def _action(
     if value is not None:
         action["value"] = value
     if action.get("value") is None:
-        action.pop("value")
+        action.pop("value", None)
     action["action_ts"] = f"{time.time():.6f}"
     return action
 

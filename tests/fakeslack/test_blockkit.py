@@ -177,6 +177,7 @@ VIEW_VIOLATIONS = [
     ("101 blocks", modal(blocks=[{"type": "divider"}] * 101), "modal", "no more than 100"),
     ("home as modal", {"type": "home", "blocks": []}, "modal", "must be modal"),
     ("home 101", {"type": "home", "blocks": [{"type": "divider"}] * 101}, "home", "/view/blocks"),
+    ("home without blocks", {"type": "home"}, "home", "missing required field: blocks"),
     (
         "input without submit",
         {

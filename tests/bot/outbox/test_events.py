@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -32,6 +32,8 @@ SAMPLES: list[events.Event] = [
     events.StormAutoPaused(user="U0OWNER01", storm=1),
     events.StormEscalated(user="U0PEOPLE1", storm=1, deadline=datetime(2026, 12, 2, tzinfo=UTC)),
     events.PulseAsked(user="U0TECH001", council="ai-council", week="2026-W49"),
+    events.AdminChanged(channel="C0COUNCIL", actor="U0ADMIN01", action="agent.paused", subject="refund-bot"),
+    events.DecisionLogAsked(user="U0ADMIN01", since=date(2026, 12, 1)),
     events.DigestReady(
         council="ai-council", channel="C0COUNCIL", week="2026-W48", digest={"council": "ai-council"}
     ),

@@ -16,8 +16,8 @@ from bot.services import agents, config, escalations, votes
 from bot.services.agents import Credentials
 from bot.services.votes import Ballot
 from bot.slack import admin_views
-from bot.slack.text import escape
 from handlers.slack import commands
+from handlers.slack.errors import shown
 from models import Agent, AuditEvent, Escalation, OutboxItem
 from tests.bot.services.conftest import council, credentials, rt
 from tests.harness import COUNCIL_YML
@@ -59,11 +59,19 @@ async def _ask(text: str, user: str = ADMIN) -> str:
     try:
         return await commands.answer(text, user)
     except CouncilError as refusal:
-        return escape(refusal.message)
+        return shown(refusal)
 
 
-async def test_help_lists_exactly_the_commands_that_answer(credentials: Credentials) -> None:
-    bullets = (await _ask("help")).splitlines()[1:]
+async def _answer(rt: Runtime, text: str, user: str = ADMIN) -> str:
+    """As `_ask`, for the commands that need the runtime (keys are issued with its server key)."""
+    try:
+        return await commands.answer(text, user, rt)
+    except CouncilError as refusal:
+        return shown(refusal)
+
+
+async def test_help_lists_exactly_the_commands_that_answer(rt: Runtime, credentials: Credentials) -> None:
+    bullets = [line for line in (await _ask("help")).splitlines()[1:] if line.startswith("•")]
     listed = [command for line in bullets for command in re.findall(r"`([^`]+)`", line.split(" — ")[0])]
     assert listed == [
         "help",
@@ -72,22 +80,47 @@ async def test_help_lists_exactly_the_commands_that_answer(credentials: Credenti
         "agents",
         "agent list",
         "policies",
-        "decisions [N]",
+        "decisions [agent=NAME] [outcome=OUTCOME] [since=YYYY-MM-DD] [N]",
         "me [hours=08:00-16:00]",
+        "members add @user function=FUNCTION [role=chair] [council=NAME]",
+        "members remove @user [council=NAME]",
+        "members away @user until=YYYY-MM-DD delegate=@user [council=NAME]",
+        "members back @user [council=NAME]",
+        "agent create NAME owner=@user [council=NAME]",
+        "agent rotate NAME [now]",
         "agent pause NAME [reason]",
         "agent resume NAME",
+        "agent limits NAME max_amount=… auto_budget_24h=… rate_per_minute=…",
+        "outbox",
+        "outbox retry ID|all",
         "export",
+        "export decisions [since=YYYY-MM-DD]",
         "digest now [COUNCIL]",
     ]
+    filled = {
+        "@user": "<@U0LEGAL01|lea>",
+        "FUNCTION": "legal",
+        "NAME": "refund-bot",
+        "YYYY-MM-DD": "2099-01-01",
+        "ID|all": "all",
+        "…": "100",
+        "OUTCOME": "approved",
+    }
     for command in listed:
-        words = re.sub(r" \[.*\]", "", command).replace("NAME", "refund-bot")
-        answer = await _ask(words)
+        words = re.sub(r" \[.*?\]", "", command)
+        for placeholder, value in filled.items():
+            words = words.replace(placeholder, value)
+        answer = await _answer(rt, words)
         assert "I don't know" not in answer and not answer.startswith("Use `/council"), (command, answer)
     assert await _ask("") == await _ask("help") == await _ask("HELP")
 
 
 async def test_unknown_or_unreadable_words_get_one_line_pointing_to_help(council: None) -> None:
-    assert await _ask("frobnicate now") == "I don't know `frobnicate now`. Try `/council help`."
+    assert await _ask("frobnicate now") == f"I don't know `frobnicate now`.\n\n{admin_views.HELP}"
+    # A typo is answered with what it most likely meant, then the help.
+    assert (await _ask("stauts")).startswith("I don't know `stauts`. Did you mean `status`?\n\n*Council*")
+    assert (await _ask("agent craete x")).endswith("Did you mean `agent create`?")
+    assert (await _ask("members ad <@U0LEGAL01>")).endswith("Did you mean `members add`?")
     hostile = await _ask("<!channel> <http://evil.example|bank>")
     assert "<!channel>" not in hostile and "<http" not in hostile
     assert hostile.startswith("I don't know `&lt;!channel&gt;")
@@ -96,7 +129,8 @@ async def test_unknown_or_unreadable_words_get_one_line_pointing_to_help(council
 
 async def test_a_member_cannot_pause_an_agent_and_nothing_changes(credentials: Credentials) -> None:
     answer = await _ask("agent pause refund-bot going rogue", user=MEMBER)
-    assert answer == "Only Council admins can do that (see `admins` in council.yml)."
+    # The refusal says who can: the admins, and the chairs of the agent's council.
+    assert answer == "Only Council admins (<@U0ADMIN01>) or a chair of ai-council (<@U0PEOPLE1>) can do that."
     agent = await Agent.get(name="refund-bot")
     assert agent.status == "active" and agent.paused_reason is None
     assert not await AuditEvent.filter(action="agent.paused").exists()
@@ -116,7 +150,7 @@ async def test_an_admin_pauses_and_resumes_with_a_reason_everyone_can_read(crede
     assert await _ask("agent resume refund-bot") == "Agent *refund-bot* is now active."
     assert (await Agent.get(name="refund-bot")).status == "active"
     assert await _ask("agent pause no-such-bot") == "no agent named 'no-such-bot'"
-    assert (await _ask("agent pause")).startswith("Use `/council agent list`")
+    assert (await _ask("agent pause")).startswith("Use `/council agent pause NAME [reason]`")
 
 
 async def test_an_agent_removed_from_council_yml_is_not_resumed_from_slack(credentials: Credentials) -> None:
@@ -174,14 +208,18 @@ async def test_decisions_list_the_latest_with_outcome_who_and_tally(
         await _open(rt, credentials, title=f"Small refund {n}", category="small", action={"amount": 20})
         for n in range(11)
     ]
-    lines = (await _ask("decisions", user=MEMBER)).splitlines()
-    assert lines[0] == "The last 10 decisions, newest first:" and len(lines) == 11
-    assert lines[1].startswith(f"• `{rejected[-1].public_id}` Small refund 10 (20) — *rejected* by policy")
+    lines = (await _ask("decisions 10", user=MEMBER)).splitlines()
+    assert lines[0] == "The last 10 decisions, newest first:" and len(lines) == 12
+    assert lines[1].startswith(
+        f"• `{rejected[-1].public_id}` Small refund 10 (20) from refund-bot — *rejected* by policy"
+    )
     assert lines[1].endswith(" · no vote")
     lines = (await _ask("decisions 50")).splitlines()
     assert lines[0] == "The last 12 decisions, newest first:"
+    assert (await _ask("decisions")).splitlines() == lines  # 20 unless given
     assert lines[-1].startswith(
-        f"• `{voted.public_id}` Refund &lt;!channel&gt; order 7 ($1,250) — *approved* by council, 20"
+        f"• `{voted.public_id}` Refund &lt;!channel&gt; order 7 ($1,250) from refund-bot — *approved* by "
+        "council, 20"
     )
     assert lines[-1].endswith(" UTC · 2 approve, 0 reject, 0 abstain, 1 waiting")
     assert len((await _ask("decisions 500")).splitlines()) == 13  # at most 50; all 12 here
