@@ -13,16 +13,17 @@ import pytest
 from bot import keys
 from bot.errors import CouncilError
 from bot.governance import Choice
+from bot.governance.calendar import Week
 from bot.outbox.events import AdminChanged
 from bot.runtime import Runtime
 from bot.schemas import EscalationIn
-from bot.services import agents, config, escalations, votes
+from bot.services import agents, config, deadlines, digest, escalations, votes
 from bot.services.agents import Credentials
 from bot.services.votes import Ballot
 from bot.slack import admin_notice
 from handlers.slack import commands
 from handlers.slack.errors import shown
-from models import Agent, ApiKey, AuditEvent, Escalation, Member, OutboxItem, Vote
+from models import Agent, ApiKey, AuditEvent, Council, Escalation, Member, OutboxItem, Vote
 from tests.bot.services.conftest import council, credentials, rt
 from tests.harness import COUNCIL_YML
 
@@ -182,6 +183,10 @@ async def test_an_away_members_delegate_votes_in_their_seat_until_they_are_back(
     ]
     with pytest.raises(CouncilError):  # the away member has no seat on it
         await votes.cast(rt, public_id=escalation.public_id, user=FINANCE, ballot=Ballot(Choice.APPROVE))
+    # A reminder goes to whoever holds the seat: the delegate, not the member who is away.
+    await deadlines.remind(rt, escalation.id, count=1)
+    reminded = await OutboxItem.filter(escalation=escalation, kind="escalation.reminder").order_by("id")
+    assert [row.payload["user"] for row in reminded] == ["U0PEOPLE1", "U0TECH001", DEPUTY]
     await votes.cast(rt, public_id=escalation.public_id, user=MEMBER, ballot=Ballot(Choice.APPROVE))
     # Two approvals is a majority, but finance has not voted: still pending.
     assert (await Escalation.get(id=escalation.id)).status == "pending"
@@ -192,6 +197,12 @@ async def test_an_away_members_delegate_votes_in_their_seat_until_they_are_back(
     assert (vote.function, vote.on_behalf_of) == ("finance", FINANCE)
     cast = await AuditEvent.filter(action="vote.cast", actor_id=DEPUTY).get()
     assert cast.payload["on_behalf_of"] == FINANCE
+    # The digest counts the seat's asks, votes and reminders for the delegate who held it.
+    council_row = await Council.get(name="ai-council")
+    week = await digest.compute(council_row, Week.of(escalation.created_at, council_row.timezone))
+    loads = {load.user: load for load in week.week.flourishing.members}
+    assert (loads[DEPUTY].asked, loads[DEPUTY].voted, loads[DEPUTY].reminders) == (1, 1, 0)
+    assert FINANCE not in loads or loads[FINANCE].asked == 0
 
     assert (await _ask(f"members back <@{FINANCE}>")).startswith("<@U0FIN0001> is back on *ai-council*")
     assert (FINANCE, "finance", None) in _seated(await _open(rt, credentials))
