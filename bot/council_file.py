@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -50,6 +51,16 @@ class MemberSpec(Spec):
     ]
     role: Literal["member", "chair"] = "member"
     delegate: UserId | None = None
+    # Away until the end of this day (the council's timezone): `delegate` holds the seat meanwhile.
+    away_until: date | None = None
+
+    @model_validator(mode="after")
+    def _away_needs_a_delegate(self) -> MemberSpec:
+        if self.away_until is not None and self.delegate is None:
+            raise ValueError("away_until needs a delegate to hold the seat meanwhile")
+        if self.delegate is not None and self.delegate == self.user:
+            raise ValueError("a member cannot be their own delegate")
+        return self
 
 
 class DigestSpec(Spec):

@@ -24,7 +24,9 @@ from models import Agent, Council
 # What `/council agent limits` may set; the rest of the mandate (storm control) is council.yml's.
 LIMITS = ("max_amount", "auto_budget_24h", "rate_per_minute", "currency")
 NO_LIMIT = {"none", "off", "-"}
-_MONEY = re.compile(r"(?P<amount>[0-9][0-9_,]*(?:\.[0-9]+)?)(?:\s*(?P<currency>[A-Za-z]{3}))?")
+_MONEY = re.compile(
+    r"(?P<amount>(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,15})(?:\.[0-9]{1,4})?)(?:\s*(?P<currency>[A-Za-z]{3}))?"
+)
 
 
 async def require_change(actor: str, name: str) -> Agent:
@@ -99,16 +101,17 @@ def _value(key: str, text: str) -> Any:
     if key == "currency":
         return text.upper()
     if key == "rate_per_minute":
-        if not text.isdigit():
+        if not re.fullmatch(r"[0-9]{1,9}", text):
             raise Invalid(f"`rate_per_minute={text[:20]}` is not a whole number of escalations a minute.")
         return int(text)
     found = _MONEY.fullmatch(text)
     if found is None:
         raise Invalid(f'`{key}={text[:30]}` is not an amount; write `{key}=5000` or `{key}="5000 EUR"`.')
     try:
-        amount = Decimal(found["amount"].replace(",", "").replace("_", ""))
+        amount = Decimal(found["amount"].replace(",", ""))
     except InvalidOperation:
         raise Invalid(f"`{key}={text[:30]}` is not an amount.") from None
+    shown = format(amount.normalize(), "f")
     if found["currency"]:
-        return {"amount": str(amount), "currency": found["currency"].upper()}
-    return str(amount)
+        return {"amount": shown, "currency": found["currency"].upper()}
+    return shown

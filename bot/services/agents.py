@@ -7,13 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
 
 from bot import keys
 from bot.api_out import AgentOut
 from bot.council_file import is_name
 from bot.db import transaction
-from bot.errors import Conflict, Forbidden, NotFound, Unauthorized
+from bot.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from bot.services import announce, audit
 from models import Agent, ApiKey, Council, Setting
 from models.enums import AgentStatus
@@ -39,6 +38,10 @@ async def create(
     *, name: str, owner: str, council: str | None, server_key: bytes, actor: str = "cli", via: str = "cli"
 ) -> Credentials:
     """Create an agent (or give keys to one declared in council.yml that has none yet)."""
+    if not is_name(name):
+        shown = name[:80].replace("`", "'")
+        rule = "lowercase letters, digits, '-' and '_', up to 80"
+        raise Invalid(f"`{shown}` is not a valid agent name ({rule}), as council.yml requires")
     council_row = await _council(council)
     await _agrees_with_file(name, owner, council)
     async with transaction() as conn:
@@ -93,8 +96,11 @@ async def rotate(
     now = datetime.now(UTC)
     until = now + grace
     async with transaction() as conn:
-        live = ApiKey.filter(agent=agent).filter(Q(revoked_at=None) | Q(revoked_at__gt=until))
-        await live.using_db(conn).update(revoked_at=until)
+        # A key still in an earlier rotation's grace stops now: only the last secret before this one is
+        # kept for callbacks, so only the last key before this one keeps working.
+        in_grace = ApiKey.filter(agent=agent, revoked_at__gt=now)
+        await in_grace.using_db(conn).update(revoked_at=now)
+        await ApiKey.filter(agent=agent, revoked_at=None).using_db(conn).update(revoked_at=until)
         before = agent.signing_salt
         agent.signing_salt = keys.new_salt()
         if grace > timedelta(0):
@@ -136,6 +142,9 @@ async def set_status(
     """Pause or resume an agent; a paused agent's requests are refused."""
     agent = await get(name)
     before = {"status": str(agent.status), "reason": agent.paused_reason}
+    kept_reason = reason if status == AgentStatus.PAUSED else None
+    if agent.status == status and agent.paused_reason == kept_reason:
+        return agent  # as it was asked to be already: nothing to record or announce
     async with transaction() as conn:
         agent.status = status
         agent.paused_reason = reason if status == AgentStatus.PAUSED else None

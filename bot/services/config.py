@@ -162,6 +162,7 @@ async def _apply_council(conn: BaseDBAsyncClient, spec: CouncilSpec, report: App
             "role": member.role,
             "active": True,
             "delegate_user_id": member.delegate,
+            "away_until": member.away_until,
         }
         row = existing.pop(member.user, None)
         if row is None:
@@ -322,4 +323,6 @@ def _member(member: Member) -> dict[str, Any]:
         entry["role"] = str(member.role)
     if member.delegate_user_id:
         entry["delegate"] = member.delegate_user_id
+    if member.away_until:
+        entry["away_until"] = member.away_until.isoformat()
     return entry

@@ -15,11 +15,13 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
 
 from bot.council_file import MemberSpec, is_name
 from bot.db import transaction
 from bot.errors import Conflict, Invalid, NotFound
 from bot.governance import Elector, Rule
+from bot.governance.electorate import in_seats
 from bot.governance.feasibility import why_infeasible
 from bot.services import admin, announce, audit, routing
 from models import Agent, Council, Member
@@ -41,11 +43,20 @@ class SeatChange:
 
 async def add(*, actor: str, user: str, function: str, role: str | None, council: str | None) -> SeatChange:
     """Seat a member (or change the function and role of one already seated, or seat one again)."""
-    row = await _council(council, user=None)
+    row = await _council(council or await _chaired(actor), user=None)
     await admin.require_change(actor, row.name)
+    today = datetime.now(UTC).astimezone(ZoneInfo(row.timezone)).date()
+    holding = await Member.filter(
+        council=row, delegate_user_id=user, active=True, away_until__gte=today
+    ).first()
+    if holding is not None and holding.user_id != user:
+        raise Conflict(
+            f"<@{user}> holds <@{holding.user_id}>'s seat on {row.name} while they are away, and one person "
+            f"holds one seat; mark <@{holding.user_id}> back first (`/council members back`)."
+        )
     routes = await _rules(row)
     try:
-        spec = MemberSpec(user=user, function=function, role=role or "member")
+        spec = MemberSpec(user=user, function=function, role=(role or "member").lower())
     except ValidationError as error:
         raise Invalid(f"That seat is not valid: {_first_problem(error)}.") from None
     async with transaction() as conn:
@@ -56,6 +67,13 @@ async def add(*, actor: str, user: str, function: str, role: str | None, council
                 using_db=conn, council=row, user_id=user, function=spec.function, role=spec.role
             )
             action = "member.added"
+        elif before is not None and before == {
+            **before,
+            "function": spec.function,
+            "role": spec.role,
+            "active": True,
+        }:
+            return _change(row, seat)  # seated so already: nothing to record or announce
         else:
             seat.function, seat.role, seat.active = spec.function, Role(spec.role), True
             await seat.save(using_db=conn, update_fields=["function", "role", "active"])
@@ -73,8 +91,8 @@ async def remove(*, actor: str, user: str, council: str | None) -> SeatChange:
     async with transaction() as conn:
         seat = await _seat(conn, row, user)
         before = _state(seat)
-        seat.active, seat.away_until = False, None
-        await seat.save(using_db=conn, update_fields=["active", "away_until"])
+        seat.active, seat.away_until, seat.delegate_user_id = False, None, None
+        await seat.save(using_db=conn, update_fields=["active", "away_until", "delegate_user_id"])
         await _check_feasible(conn, row, routes)
         await _record(conn, row, actor, "member.removed", seat, before, None)
     return _change(row, seat)
@@ -105,11 +123,13 @@ async def away(
         raise Conflict(
             f"<@{delegate}> already holds another away member's seat on {row.name}; choose someone else."
         )
+    routes = await _rules(row)
     async with transaction() as conn:
         seat = await _seat(conn, row, user)
         before = _state(seat)
         seat.away_until, seat.delegate_user_id = until, delegate
         await seat.save(using_db=conn, update_fields=["away_until", "delegate_user_id"])
+        await _check_feasible(conn, row, routes)
         await _record(conn, row, actor, "member.away", seat, before, f"until {until.isoformat()}", delegate)
     return _change(row, seat)
 
@@ -123,8 +143,8 @@ async def back(*, actor: str, user: str, council: str | None) -> SeatChange:
         if seat.away_until is None:
             raise Conflict(f"<@{user}> is not marked away on {row.name}.")
         before = _state(seat)
-        seat.away_until = None
-        await seat.save(using_db=conn, update_fields=["away_until"])
+        seat.away_until, seat.delegate_user_id = None, None
+        await seat.save(using_db=conn, update_fields=["away_until", "delegate_user_id"])
         await _record(conn, row, actor, "member.back", seat, before, None)
     return _change(row, seat)
 
@@ -146,6 +166,16 @@ async def _council(name: str | None, *, user: str | None) -> Council:
         raise NotFound("There is no council yet (see council.yml).")
     names = ", ".join(sorted(c.name for c in candidates))
     raise Invalid(f"Say which council with `council=NAME` (one of: {names}).")
+
+
+async def _chaired(actor: str) -> str | None:
+    """The one council `actor` chairs, when they are not an admin: where their `members add` goes."""
+    if await admin.is_admin(actor):
+        return None
+    chaired = await Council.filter(
+        retired_at=None, members__user_id=actor, members__role=Role.CHAIR, members__active=True
+    )
+    return chaired[0].name if len(chaired) == 1 else None
 
 
 async def _seat(conn: BaseDBAsyncClient, council: Council, user: str) -> Member:
@@ -170,8 +200,18 @@ async def _rules(council: Council) -> list[tuple[str, Rule]]:
 async def _check_feasible(conn: BaseDBAsyncClient, council: Council, routes: list[tuple[str, Rule]]) -> None:
     """Refuse a change after which a rule routing to this council could never pass."""
     members = await Member.filter(council=council, active=True).using_db(conn).order_by("id")
-    electors = [Elector(user=m.user_id, function=m.function, role=m.role) for m in members]
-    owners = await Agent.filter(council=council).using_db(conn).values_list("owner_user_id", flat=True)
+    everyone = [Elector(user=m.user_id, function=m.function, role=m.role) for m in members]
+    # As escalations opened today would seat them: an away member's seat held by their delegate.
+    today = datetime.now(UTC).astimezone(ZoneInfo(council.timezone)).date()
+    away = {
+        m.user_id: m.delegate_user_id
+        for m in members
+        if m.delegate_user_id and m.away_until and m.away_until >= today
+    }
+    electors = in_seats(everyone, away)
+    # Any agent may be routed here by a policy: each owner in turn steps aside under `exclude_owner`.
+    agents = Agent.filter(Q(council=council) | Q(council=None)).using_db(conn)
+    owners = await agents.values_list("owner_user_id", flat=True)
     for where, rule in routes:
         problem = why_infeasible(rule, electors, [str(owner) for owner in owners])
         if problem:

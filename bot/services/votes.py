@@ -56,8 +56,15 @@ class Votable:
 
 def elector_of(escalation: Escalation, user: str) -> Elector:
     """Return the user's seat in the frozen electorate, or refuse them."""
-    seat = Snapshot.read(escalation.rule, escalation.electorate).seat(user)
+    snapshot = Snapshot.read(escalation.rule, escalation.electorate)
+    seat = snapshot.seat(user)
     if seat is None:
+        held = next((e for e in snapshot.electorate if e.on_behalf_of == user), None)
+        if held is not None:
+            raise NotAMember(
+                f"You were away when this escalation opened: <@{held.user}> holds your seat on it and votes "
+                "for you. You vote again on escalations opened after you are back."
+            )
         raise NotAMember("You are not on this council, so you cannot vote on this escalation.")
     return seat
 

@@ -60,7 +60,10 @@ def seat_changed(label: str, seat: SeatChange) -> str:
     """What a change from `/council members …` did, in one line."""
     where = f"on *{escape(seat.council)}*"
     if label == "Removed":
-        return f"Removed {mention(seat.user)} {where} (past votes are kept). The channel has been told."
+        return (
+            f"Removed {mention(seat.user)} from *{escape(seat.council)}* (past votes are kept). "
+            "The channel has been told."
+        )
     if label == "Away":
         until = seat.away_until.isoformat() if seat.away_until else "?"
         delegate = mention(seat.delegate) if seat.delegate else "nobody"

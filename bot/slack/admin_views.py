@@ -111,8 +111,8 @@ def _dead_line(dead: dict[str, int]) -> list[str]:
     total = sum(dead.values())
     noun = "delivery is" if total == 1 else "deliveries are"
     return [
-        f":warning: *{total}* {noun} dead ({', '.join(parts)}): see `council outbox list --dead`, "
-        "then `council outbox retry ID` or `--all-dead`."
+        f":warning: *{total}* {noun} dead ({', '.join(parts)}): see `/council outbox`, then "
+        "`/council outbox retry ID` or `retry all` (on the server: `council outbox list --dead`)."
     ]
 
 

@@ -59,6 +59,8 @@ async def agent(words: Words, actor: str, rt: Runtime | None) -> str:
         if not given.positional:
             return USAGE["pause"]
         given.allow(USAGE["pause"], positional=len(given.positional), options=("reason",))
+        if given.option("reason") is not None and len(given.positional) > 1:
+            return 'Give the reason once: `reason="…"` or the words after the name, not both.'
         reason = given.option("reason") or " ".join(given.positional[1:]) or None
         changed = await agent_admin.pause(actor=actor, name=given.positional[0], reason=reason)
         return admin_views.agent_status(changed.name, changed.status)

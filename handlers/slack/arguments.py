@@ -44,7 +44,8 @@ def split(text: str) -> list[str]:
     """Split on spaces; double quotes keep spaces together (`reason="runaway refunds"`).
 
     Slack clients may turn `"` into curly quotes, which count the same. Apostrophes are letters
-    (`it's overspending`), so only a double quote left open is refused.
+    (`it's overspending`), so only a double quote left open is refused. Escaped mentions
+    (`<@U123|ana>`) stay as they are; `&amp;`, `&lt;`, `&gt;` become the characters typed.
     """
     found: list[str] = []
     current: list[str] = []
@@ -63,7 +64,12 @@ def split(text: str) -> list[str]:
         raise Invalid('I could not read that command: a `"` is not closed. Try `/council help`.')
     if started:
         found.append("".join(current))
-    return found
+    # Slack sends the text's own & < > as entities; a reason reads as typed (and is escaped when shown).
+    return [_unescape(word) for word in found]
+
+
+def _unescape(word: str) -> str:
+    return word.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def words(items: list[str]) -> Words:
@@ -82,7 +88,7 @@ def words(items: list[str]) -> Words:
     return Words(positional, options)
 
 
-def user(text: str, what: str = "user") -> str:
+def user(text: str, what: str | None = None) -> str:
     """A Slack user id from `<@U123|ana>`, `<@U123>` or `U123`; anything else is refused."""
     found = _MENTION.fullmatch(text.strip())
     if found:
@@ -91,7 +97,8 @@ def user(text: str, what: str = "user") -> str:
         return text.strip()
     shown = text.strip()[:40].replace("`", "'")
     raise Invalid(
-        f"`{shown}` is not a Slack user for {what}; mention them (type @ and pick the person from the list)."
+        f"`{shown}`{f' (in `{what}`)' if what else ''} is not a Slack user; mention them: type @ and pick "
+        "the person from the list."
     )
 
 

@@ -145,3 +145,14 @@ def test_the_cli_asks_for_force_with_exit_1(env: dict[str, str], tmp_path: Path)
     assert result.stdout == "- council ai-council: member U0LEGAL01 removed (past votes kept)\n"
     help_text = run("config", "apply", "--help", env=env, cwd=tmp_path).stdout
     assert "--force" in help_text
+
+
+async def test_time_away_that_is_over_is_no_drift(database: str) -> None:
+    await config.apply_text(COUNCIL_YML, source="council.yml")
+    await membership.away(
+        actor=ADMIN, user="U0FIN0001", until=date(2099, 1, 1), delegate="U0DEP0001", council=None
+    )
+    await membership.back(actor=ADMIN, user="U0FIN0001", council=None)
+    # Back, the seat is as the file says: nothing an apply would undo.
+    plan = await drift.plan(parse(COUNCIL_YML, source="x"), source="x", allow_empty=False)
+    assert plan.report.changes == [] and plan.undone == []

@@ -113,7 +113,7 @@ EVERY_SUBCOMMAND = [
     (ADMIN, "members add <@U0LEGAL01|lea>", "Use `/council members add @user function=FUNCTION"),
     (ADMIN, "members away <@U0LEGAL01> until=2099-01-31 delegate=<@U0DEPUTY1|dee>", "<@U0LEGAL01> is away"),
     (ADMIN, "members back <@U0LEGAL01>", "<@U0LEGAL01> is back on *ai-council*"),
-    ("U0PEOPLE1", "members remove <@U0LEGAL01>", "Removed <@U0LEGAL01> on *ai-council*"),
+    ("U0PEOPLE1", "members remove <@U0LEGAL01>", "Removed <@U0LEGAL01> from *ai-council*"),
     ("U0TECH001", "agents", "• *refund-bot* — owner <@U0OWNER01>, active"),
     ("U0TECH001", "agent list", "• *refund-bot* — owner <@U0OWNER01>, active"),
     (ADMIN, "agent creat ops-bot", "Use `/council agent list`"),

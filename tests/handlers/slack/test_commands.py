@@ -320,7 +320,7 @@ async def test_status_counts_dead_deliveries_and_says_how_to_retry_them(
     await OutboxItem.filter(escalation=escalation).update(status="dead", last_error="slack: is_archived")
     answer = await _ask("status")
     assert answer.splitlines()[0] == (
-        ":warning: *1* delivery is dead (1 to Slack): see `council outbox list --dead`, "
-        "then `council outbox retry ID` or `--all-dead`."
+        ":warning: *1* delivery is dead (1 to Slack): see `/council outbox`, then "
+        "`/council outbox retry ID` or `retry all` (on the server: `council outbox list --dead`)."
     )
     assert answer.splitlines()[1].startswith("*1* approvals pending")
