@@ -89,7 +89,9 @@ async def load_view(escalation: Escalation) -> EscalationView:
         policy=escalation.policy_name,
         electorate=snapshot.users(),
         votes=[
-            VoteLine(v.user_id, v.function, v.choice, v.reason, v.conditions, v.approved_amount)
+            VoteLine(
+                v.user_id, v.function, v.choice, v.reason, v.conditions, v.approved_amount, v.on_behalf_of
+            )
             for v in votes
         ],
         outcome=decision.outcome if decision else None,

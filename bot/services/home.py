@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from tortoise.expressions import Q
+
 from bot.governance.calendar import Week
 from bot.governance.hours import WorkingHours
 from bot.services import admin, deliveries, people
@@ -156,7 +158,13 @@ async def incidents(user: str) -> tuple[list[OwnedIncident], int]:
 
 
 async def _councils_of(user: str, *, active_only: bool) -> list[int]:
-    seats = Member.filter(user_id=user, active=True) if active_only else Member.filter(user_id=user)
+    """The councils the user sits on, or holds an away member's seat on as their delegate."""
+    held = Q(delegate_user_id=user, away_until__isnull=False, active=True)
+    seats = (
+        Member.filter(Q(user_id=user, active=True) | held)
+        if active_only
+        else Member.filter(Q(user_id=user) | held)
+    )
     return sorted({seat.council_id for seat in await seats})
 
 

@@ -91,7 +91,12 @@ def _context_text(context: dict[str, Any]) -> str:
 
 def vote_line(vote: VoteLine, currency: str | None) -> str:
     """One member's vote as the channel reads it, with their reason or conditions."""
-    text = f"{mention(vote.user)} ({escape(vote.function)}): *{CHOICE_LABEL.get(vote.choice, vote.choice)}*"
+    seat = (
+        f"{escape(vote.function)}, for {mention(vote.on_behalf_of)}"
+        if vote.on_behalf_of
+        else escape(vote.function)
+    )
+    text = f"{mention(vote.user)} ({seat}): *{CHOICE_LABEL.get(vote.choice, vote.choice)}*"
     if vote.conditions:
         text += f" with conditions — {safe(vote.conditions, 300)}"
     if vote.approved_amount is not None:

@@ -37,6 +37,8 @@ class VoteLine:
     reason: str | None
     conditions: str | None = None
     approved_amount: Decimal | None = None
+    # A delegate's vote: the away member whose seat it was cast in.
+    on_behalf_of: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from bot.governance.calendar import Week
 from bot.outbox.events import AdminChanged
 from bot.runtime import Runtime
 from bot.schemas import EscalationIn
-from bot.services import agents, config, deadlines, digest, escalations, votes
+from bot.services import agents, config, deadlines, digest, escalations, home, votes
 from bot.services.agents import Credentials
 from bot.services.votes import Ballot
 from bot.slack import admin_notice
@@ -184,6 +184,10 @@ async def test_an_away_members_delegate_votes_in_their_seat_until_they_are_back(
     ]
     with pytest.raises(CouncilError):  # the away member has no seat on it
         await votes.cast(rt, public_id=escalation.public_id, user=FINANCE, ballot=Ballot(Choice.APPROVE))
+    # The delegate's Home tab asks for that vote, and counts the council as theirs meanwhile.
+    deputy_home = await home.for_user(DEPUTY, now=escalation.created_at)
+    assert [item.public_id for item in deputy_home.awaiting] == [escalation.public_id]
+    assert deputy_home.load is not None and deputy_home.load.asked == 1
     # A reminder goes to whoever holds the seat: the delegate, not the member who is away.
     await deadlines.remind(rt, escalation.id, count=1)
     reminded = await OutboxItem.filter(escalation=escalation, kind="escalation.reminder").order_by("id")

@@ -12,6 +12,7 @@ import pytest
 from bot import logs
 from bot.outbox import admin_effects
 from bot.settings import Settings
+from bot.slack import ids
 from models import Member
 from tests.handlers.slack.test_home_and_commands import command
 from tests.harness import Harness
@@ -141,3 +142,16 @@ async def test_every_subcommand_answers_through_the_real_app(council: Harness) -
         answer = await command(council, text, user=user)
         assert answer.startswith(expected), (text, answer)
         assert "Something went wrong" not in answer
+
+
+async def test_a_delegates_vote_reads_in_the_channel_as_cast_for_the_member(council: Harness) -> None:
+    await command(council, "members away <@U0FIN0001> until=2099-12-31 delegate=<@U0DEPUTY1|dee>", user=ADMIN)
+    status, body = await council.escalate()
+    assert status == 201
+    public_id = str(body["id"])
+    await council.posted(public_id)
+    response = await council.click("U0DEPUTY1", ids.APPROVE, public_id)
+    assert response.status == 200
+    await council.fake.wait_for(
+        lambda: "(finance, for @U0FIN0001): *Approve*" in council.message_text(public_id)
+    )
