@@ -48,13 +48,15 @@ async def test_missing_or_unknown_key_is_401(council: Harness, auth: dict[str, s
     assert status == 401 and _error(body)["code"] == "unauthorized"
 
 
-async def test_revoked_key_is_401(council: Harness) -> None:
+async def test_a_rotated_key_works_through_its_grace_and_a_revoked_one_is_401(council: Harness) -> None:
     old = council.creds.api_key
+    body = b'{"kind": "approval", "title": "t"}'
     await agents.rotate(name="refund-bot", server_key=b"k" * 32)
-    status, body = await _raw(
-        council, b'{"kind": "approval", "title": "t"}', auth={"Authorization": f"Bearer {old}"}
-    )
-    assert status == 401 and _error(body)["code"] == "key_revoked"
+    status, _ = await _raw(council, body, auth={"Authorization": f"Bearer {old}"})
+    assert status == 201  # 24 hours to switch
+    await agents.rotate(name="refund-bot", server_key=b"k" * 32, grace=timedelta(0))
+    status, answer = await _raw(council, body, auth={"Authorization": f"Bearer {old}"})
+    assert status == 401 and _error(answer)["code"] == "key_revoked"
 
 
 @pytest.mark.parametrize(
