@@ -1,4 +1,4 @@
-"""Shared fixtures: a real database per test (SQLite, and PostgreSQL in its own schema)."""
+"""Shared fixtures: a real database per test (SQLite, and PostgreSQL in its own schema), the running app."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bot import db
 from bot.settings import Settings
+from tests.harness import Harness, running_council
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 
@@ -73,3 +74,10 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         council_tally_debounce=0,
         council_outbox_poll=0.05,
     )
+
+
+@pytest.fixture
+async def council(settings: Settings) -> AsyncIterator[Harness]:
+    """The running app with the fake Slack and a configured council (tests/harness.py)."""
+    async with running_council(settings) as harness:
+        yield harness
