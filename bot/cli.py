@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from bot import db
 from bot.council_file import NAME_PATTERN, USER_ID_PATTERN
 from bot.errors import ConfigError, CouncilError
+from bot.mcp_server import command as mcp_command
 from bot.settings import Settings, StartupError, env_file_typos
 
 USER_ID = re.compile(USER_ID_PATTERN)
@@ -140,6 +141,7 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("--week", type=_week, help="the ISO week, YYYY-Www (default: the last complete one)")
     show.add_argument("--json", action="store_true", help="print the figures as JSON")
     _policy_parser(commands)
+    mcp_command.add_parser(commands, _port)
     return root
 
 
@@ -220,6 +222,8 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = parser().parse_args(argv)
+    if args.command == "mcp":  # a client of a running Council: none of the server's settings apply
+        return mcp_command.run(args)
     try:
         settings = Settings()
     except ValidationError as error:
