@@ -1,9 +1,10 @@
-"""manifest.yml asks Slack for the scopes of the Web API methods Council calls, and for no others."""
+"""manifest.yml asks Slack for the scopes of the Web API methods Council calls and the events it takes."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import yaml
 from slack_sdk.web.async_client import AsyncWebClient
@@ -33,8 +34,17 @@ SCOPES_FOR = {
     # Socket Mode: called with the app-level token, whose scope (connections:write) is not a bot scope.
     "apps_connections_open": set(),
 }
-# What the manifest's features need, whatever the code calls: the /council slash command.
-FEATURE_SCOPES = {"commands"}
+# The bot scope each event subscription needs (Slack's event reference, "Required scopes"). A new
+# subscription fails the test below until its scopes are written here; which events are subscribed
+# is checked against the listeners in test_manifest_listeners.py.
+EVENT_SCOPES = {
+    "app_home_opened": set(),
+    "app_mention": {"app_mentions:read"},
+    "message.channels": {"channels:history"},
+    "message.groups": {"groups:history"},
+    "message.im": {"im:history"},
+    "message.mpim": {"mpim:history"},
+}
 WEB_API_METHODS = {name for name in vars(AsyncWebClient) if not name.startswith("_")}
 
 
@@ -55,9 +65,32 @@ def test_every_called_method_has_its_scopes_written_down() -> None:
     assert called - SCOPES_FOR.keys() == set()
 
 
-def test_the_manifest_asks_for_exactly_the_scopes_the_calls_need() -> None:
-    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
+def _manifest() -> dict[str, Any]:
+    parsed = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
+    assert isinstance(parsed, dict)
+    return parsed
+
+
+def _subscribed_events(manifest: dict[str, Any]) -> list[str]:
+    return list(manifest["settings"].get("event_subscriptions", {}).get("bot_events", []))
+
+
+def _feature_scopes(manifest: dict[str, Any]) -> set[str]:
+    """The scopes the manifest's own features need: `commands` for slash commands and shortcuts."""
+    features = manifest["features"]
+    return {"commands"} if features.get("slash_commands") or features.get("shortcuts") else set()
+
+
+def test_every_subscribed_event_has_its_scopes_written_down() -> None:
+    assert set(_subscribed_events(_manifest())) - EVENT_SCOPES.keys() == set()
+
+
+def test_the_manifest_asks_for_exactly_the_scopes_the_calls_and_events_need() -> None:
+    manifest = _manifest()
     asked = manifest["oauth_config"]["scopes"]["bot"]
-    needed = FEATURE_SCOPES.union(*(SCOPES_FOR[method] for method in _called_methods()))
+    needed = _feature_scopes(manifest).union(
+        *(SCOPES_FOR[method] for method in _called_methods()),
+        *(EVENT_SCOPES.get(event, set()) for event in _subscribed_events(manifest)),
+    )
     assert len(asked) == len(set(asked))
     assert set(asked) == needed
