@@ -1,0 +1,1 @@
+"""Worked examples of agents that answer to Council; not part of the installed package."""
