@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
@@ -12,10 +13,15 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from bot.client.signature import standard_key, verify_signature
 from bot.settings import InvalidSetting, Settings
 
 API_KEY_PREFIX = "ck_"
 SIGNATURE_HEADER = "Council-Signature"
+# Standard Webhooks (standardwebhooks.com): any language's library verifies these with the same secret.
+STANDARD_ID_HEADER = "webhook-id"
+STANDARD_TIMESTAMP_HEADER = "webhook-timestamp"
+STANDARD_SIGNATURE_HEADER = "webhook-signature"
 # 32 characters: 128 bits as hex, the least a key that signs every agent's callbacks should carry.
 MIN_SERVER_KEY_CHARS = 32
 MAKE_KEY = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
@@ -69,19 +75,34 @@ def sign(secret: str | list[str], body: bytes, *, timestamp: int | None = None) 
     return ",".join([f"t={t}", *(f"v1={d}" for d in digests)])
 
 
+def sign_standard(secret: str | list[str], body: bytes, *, event_id: str, timestamp: int) -> str:
+    """Return the Standard Webhooks `webhook-signature` value: `v1,BASE64` per secret, space-separated."""
+    signed = f"{event_id}.{timestamp}.".encode() + body
+    secrets_ = [secret] if isinstance(secret, str) else secret
+    digests = [hmac.new(standard_key(s), signed, hashlib.sha256).digest() for s in secrets_]
+    return " ".join("v1," + base64.b64encode(d).decode() for d in digests)
+
+
+def signature_headers(
+    secret: str | list[str], body: bytes, *, event_id: str, timestamp: int | None = None
+) -> dict[str, str]:
+    """Return the headers that sign one delivery both ways, Council-Signature and Standard Webhooks."""
+    t = int(time.time()) if timestamp is None else timestamp
+    return {
+        SIGNATURE_HEADER: sign(secret, body, timestamp=t),
+        STANDARD_ID_HEADER: event_id,
+        STANDARD_TIMESTAMP_HEADER: str(t),
+        STANDARD_SIGNATURE_HEADER: sign_standard(secret, body, event_id=event_id, timestamp=t),
+    }
+
+
 def verify(secret: str, body: bytes, header: str, *, tolerance: int = 300) -> bool:
-    """Check a Council-Signature header the way an agent should (documented in docs/agents.md)."""
+    """Check a Council-Signature header the way an agent does, with the client's verifier."""
     try:
-        pairs = [part.strip().split("=", 1) for part in header.split(",")]
-        t = int(next(value for key, value in pairs if key == "t"))
-    except (ValueError, StopIteration):
+        verify_signature({SIGNATURE_HEADER: header}, body, secret, tolerance)
+    except ValueError:  # InvalidSignature, or a signed body that is not JSON
         return False
-    if abs(time.time() - t) > tolerance:
-        return False
-    expected = sign(secret, body, timestamp=t).split(",", 1)[1].removeprefix("v1=")
-    # Every candidate is compared, so the time taken does not say which one matched.
-    matches = [hmac.compare_digest(expected, value) for key, value in pairs if key == "v1"]
-    return any(matches)
+    return True
 
 
 def load_server_key(settings: Settings) -> bytes:

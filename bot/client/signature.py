@@ -65,7 +65,7 @@ def _standard(headers: dict[str, str], body: bytes, secrets: list[str]) -> tuple
         raise InvalidSignature("webhook-signature without webhook-id and a numeric webhook-timestamp")
     signed = f"{event_id}.{stamp}.".encode() + body
     expected = [
-        base64.b64encode(hmac.new(_key(s), signed, hashlib.sha256).digest()).decode() for s in secrets
+        base64.b64encode(hmac.new(standard_key(s), signed, hashlib.sha256).digest()).decode() for s in secrets
     ]
     given = [
         sig
@@ -75,7 +75,12 @@ def _standard(headers: dict[str, str], body: bytes, secrets: list[str]) -> tuple
     return int(stamp), _any_match(expected, given)
 
 
-def _key(secret: str) -> bytes:
+def standard_key(secret: str) -> bytes:
+    """Return the HMAC key Standard Webhooks reads from a secret: the base64 after `whsec_`, decoded.
+
+    Council's secrets are `whsec_` and 64 hex digits: hex digits are base64 characters and 64 is a
+    multiple of 4, so every library, strict decoders included, reads the same 48-byte key from them.
+    """
     try:
         return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
     except binascii.Error as error:

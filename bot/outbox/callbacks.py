@@ -71,8 +71,9 @@ async def send(ctx: Transport, row: OutboxItem, event: Event, *, within: float =
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        keys.SIGNATURE_HEADER: keys.sign(secret, body),
         "Council-Event-Id": str(event.body["id"]),
+        # The event id, not a per-attempt one: receivers dedupe retries on webhook-id.
+        **keys.signature_headers(secret, body, event_id=str(event.body["id"])),
     }
     try:
         async with ctx.http.post(
