@@ -45,7 +45,25 @@ HOMES = {
     "Storm": "storm",
     "Vote": "vote",
 }
-__all__ = sorted(HOMES)
+__all__ = [
+    "Agent",
+    "ApiKey",
+    "AuditCheckpoint",
+    "AuditEvent",
+    "Council",
+    "Decision",
+    "DigestWeek",
+    "Escalation",
+    "JobRun",
+    "Member",
+    "OutboxItem",
+    "Person",
+    "Policy",
+    "PulseAnswer",
+    "Setting",
+    "Storm",
+    "Vote",
+]
 
 
 def __getattr__(name: str) -> Any:
