@@ -23,12 +23,14 @@ import handlers.api
 import handlers.slack
 from bot import council_file, db, keys
 from bot.app_keys import BOLT, RUNTIME, SLACK_CLIENT, SOCKET_MODE, TIMERS, WORKER
+from bot.metrics import Metrics
 from bot.outbox import callbacks
 from bot.outbox.worker import OutboxWorker
 from bot.runtime import Runtime, SocketHealth
 from bot.scheduler import Timers
 from bot.services import config, drift
 from bot.settings import Settings
+from bot.slack_calls import SlackCallCounter
 from bot.socket_mode import SocketModeLink
 from handlers.api.errors import json_errors
 
@@ -37,17 +39,20 @@ QUICK = BackoffRetryIntervalCalculator(backoff_factor=0.2)
 log = logging.getLogger(__name__)
 
 
-def slack_client(settings: Settings) -> AsyncWebClient:
+def slack_client(settings: Settings, *, metrics: Metrics | None = None) -> AsyncWebClient:
     """A Web API client that rides out a blip (one quick retry); the outbox backs off past that.
 
     Longer in-call retries would hold the worker while Slack is down. A 429 is not retried in the
     call either: the worker reads its Retry-After and re-queues the row, instead of sleeping in it.
+    With `metrics`, every request it (and Bolt's copies of it) makes is counted.
     """
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    counted = [SlackCallCounter(metrics)] if metrics is not None else []
     return AsyncWebClient(
         token=token,
         base_url=settings.slack_api_url,
         retry_handlers=[
+            *counted,  # first: it must see every answer before a retry handler takes one
             AsyncConnectionErrorRetryHandler(max_retry_count=1, interval_calculator=QUICK),
             AsyncServerErrorRetryHandler(max_retry_count=1, interval_calculator=QUICK),
         ],
@@ -132,7 +137,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 async def _slack(app: web.Application) -> AsyncIterator[None]:
     rt = app[RUNTIME]
-    client = slack_client(rt.settings)
+    client = slack_client(rt.settings, metrics=rt.metrics)
     app[SLACK_CLIENT] = client
     app[BOLT] = bolt_app(rt.settings, client, rt, socket_mode=app[SOCKET_MODE])
     yield
@@ -154,6 +159,8 @@ async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
 
 async def _stop_taking_work(app: web.Application) -> None:
     app[WORKER].stop_taking_work()
+    # aiohttp waits for open requests before the cleanup: an agent's long poll answers now, as it stands.
+    app[RUNTIME].decided.close()
 
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:

@@ -7,6 +7,7 @@ import logging
 import re
 from datetime import UTC, datetime
 
+from bot import log_context
 from bot.settings import Settings
 
 # Libraries whose INFO lines narrate their own workings (a scheduler adding a job, an ORM closing a
@@ -40,10 +41,23 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            **log_context.of(record),
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
+
+
+class TextFormatter(logging.Formatter):
+    """One line each: time, level, logger, message, then the escalation, agent and council it is about."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        about = " ".join(f"{name}={value}" for name, value in log_context.of(record).items())
+        line = super().formatMessage(record)
+        return f"{line} {about}" if about else line
 
 
 def configure(settings: Settings) -> None:
@@ -52,8 +66,9 @@ def configure(settings: Settings) -> None:
     if settings.log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter())
     handler.addFilter(Redact())
+    handler.addFilter(log_context.LogContext())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     level = settings.log_level.upper()

@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from bot.metrics import Metrics
 from bot.settings import Settings
 
 
@@ -20,9 +21,13 @@ class DecisionWaiters:
     def __init__(self) -> None:
         self._events: dict[str, asyncio.Event] = {}
         self._waiting: Counter[str] = Counter()
+        # Set when the process stops: each poll answers with what it has, so none holds up the stop.
+        self.closing = False
 
     async def wait(self, public_id: str, within: float) -> None:
         """Sleep until `notify(public_id)` or `within` seconds, whichever comes first."""
+        if self.closing:
+            return
         event = self._events.setdefault(public_id, asyncio.Event())
         self._waiting[public_id] += 1
         try:
@@ -42,6 +47,13 @@ class DecisionWaiters:
         event = self._events.pop(public_id, None)
         if event is not None:
             event.set()
+
+    def close(self) -> None:
+        """Wake every poll and let none wait again: the process is stopping."""
+        self.closing = True
+        for event in self._events.values():
+            event.set()
+        self._events.clear()
 
     def watched(self) -> list[str]:
         """Return the escalations someone in this process is waiting on."""
@@ -103,8 +115,6 @@ class SlackHealth:
     failing_since: datetime | None = None
     last_ok: datetime | None = None
     recoveries: int = 0
-    # 429s Slack answered this process, for /metrics: Council's own pacing should keep it near zero.
-    rate_limited: int = 0
 
     def ok(self) -> None:
         self.last_ok = datetime.now(UTC)
@@ -150,7 +160,7 @@ class SocketHealth:
 
 @dataclass
 class Runtime:
-    """Settings, the server key and the in-process signals that follow a commit."""
+    """Settings, the server key, the in-process signals that follow a commit, and the metrics."""
 
     settings: Settings
     server_key: bytes
@@ -158,6 +168,8 @@ class Runtime:
     decided: DecisionWaiters = field(default_factory=DecisionWaiters)
     long_polls: LongPolls = field(default_factory=LongPolls)
     slack: SlackHealth = field(default_factory=SlackHealth)
+    # This process's own: tests run many apps in one process, and each counts only its own.
+    metrics: Metrics = field(default_factory=Metrics)
     # None unless serving in Socket Mode.
     socket: SocketHealth | None = None
 

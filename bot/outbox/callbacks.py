@@ -44,11 +44,25 @@ def session(*, allow_private: bool) -> aiohttp.ClientSession:
 
 
 class CallbackFailed(Exception):
-    """The agent's endpoint did not accept the event; try again later."""
+    """The agent's endpoint did not accept the event; try again later.
+
+    `reason` says how, for /metrics: "status" (it answered, not 2xx), "timeout" or "connection".
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class CallbackRefused(Exception):
     """The callback can never be delivered (its host resolves to a refused address)."""
+
+
+def failure_reason(error: Exception) -> str:
+    """Name why a callback attempt failed: status, timeout, connection, refused, or error."""
+    if isinstance(error, CallbackFailed):
+        return error.reason
+    return "refused" if isinstance(error, CallbackRefused) else "error"
 
 
 async def send(ctx: Transport, row: OutboxItem, event: Event, *, within: float = 10.0) -> None:
@@ -84,6 +98,7 @@ async def send(ctx: Transport, row: OutboxItem, event: Event, *, within: float =
             timeout=aiohttp.ClientTimeout(total=within),
         ) as response:
             if not 200 <= response.status < 300:
-                raise CallbackFailed(f"agent answered HTTP {response.status}")
+                raise CallbackFailed(f"agent answered HTTP {response.status}", reason="status")
     except (aiohttp.ClientError, TimeoutError) as error:
-        raise CallbackFailed(f"{type(error).__name__}: {error}") from error
+        reason = "timeout" if isinstance(error, TimeoutError) else "connection"
+        raise CallbackFailed(f"{type(error).__name__}: {error}", reason=reason) from error

@@ -17,6 +17,7 @@ import aiohttp
 from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 
+from bot.metrics import Metrics
 from bot.outbox import (
     admin_effects,
     callbacks,
@@ -91,10 +92,18 @@ class Outcomes:
     """Delivers claimed rows and records how each went, on the worker's clock and pacer."""
 
     def __init__(
-        self, transport: Transport, *, health: SlackHealth, pacer: Pacer, watch: SlackWatch, clock: Clock
+        self,
+        transport: Transport,
+        *,
+        health: SlackHealth,
+        metrics: Metrics,
+        pacer: Pacer,
+        watch: SlackWatch,
+        clock: Clock,
     ) -> None:
         self.transport = transport
         self.health = health
+        self.metrics = metrics
         self.pacer = pacer
         self.watch = watch
         self.now = clock
@@ -108,7 +117,7 @@ class Outcomes:
             return
         to_slack = row.kind in SLACK_KINDS
         try:
-            await DELIVER[type(event)](self.transport, row, event)
+            await self._send(row, event)
         except slack_effects.NotReady as error:
             await self._retry(row, str(error), delay=NOT_READY_SECONDS, counts=False)
         except Later as later:
@@ -133,6 +142,18 @@ class Outcomes:
                 self.health.ok()
             await self._done(row)
 
+    async def _send(self, row: OutboxItem, event: Event) -> None:
+        """Deliver through the event's deliverer, counting each callback attempt and how it failed."""
+        if not isinstance(event, events.AgentCallback):
+            await DELIVER[type(event)](self.transport, row, event)
+            return
+        self.metrics.callback_attempts.inc()
+        try:
+            await DELIVER[type(event)](self.transport, row, event)
+        except Exception as error:
+            self.metrics.callback_failures.labels(reason=callbacks.failure_reason(error)).inc()
+            raise
+
     async def _slack_failed(self, row: OutboxItem, error: SlackApiError, calls: list[Call]) -> None:
         code = str(error.response.get("error", "unknown"))
         if code in PERMANENT_SLACK_ERRORS:
@@ -146,7 +167,6 @@ class Outcomes:
             for call in calls:
                 if call.method == method:
                     self.pacer.hold(call, retry_after)
-            self.health.rate_limited += 1
             await self._retry(row, f"slack: ratelimited ({method})", delay=retry_after, may_die=False)
             return
         if status >= 500:
@@ -163,6 +183,7 @@ class Outcomes:
 
     async def _done(self, row: OutboxItem) -> None:
         await OutboxItem.filter(id=row.id).update(status=Delivery.DONE, done_at=self.now(), locked_until=None)
+        log.info("outbox %s %s delivered", row.id, row.kind)
 
     async def _retry(
         self,

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from slack_sdk.web.async_client import AsyncWebClient
 from tortoise.expressions import Q
 
+from bot import log_context
 from bot.outbox import (
     admin_effects,
     digest_effects,
@@ -40,6 +41,7 @@ from bot.outbox.pacing import Call, Pacer
 from bot.outbox.recovery import SlackWatch
 from bot.outbox.slack_effects import Transport
 from bot.runtime import Runtime
+from bot.services import log_scope
 from models import Escalation, OutboxItem
 from models.enums import Delivery
 
@@ -104,7 +106,9 @@ class OutboxWorker:
         self.now, self._sleep = clock, sleep
         self.pacer = Pacer(clock=lambda: clock().timestamp())
         self.watch = SlackWatch(rt.slack)
-        self.outcomes = Outcomes(transport, health=rt.slack, pacer=self.pacer, watch=self.watch, clock=clock)
+        self.outcomes = Outcomes(
+            transport, health=rt.slack, metrics=rt.metrics, pacer=self.pacer, watch=self.watch, clock=clock
+        )
         self._flying: dict[str, dict[int, asyncio.Task[None]]] = {lane: {} for lane in LANES}
         self._keys: dict[str, Counter[str]] = {lane: Counter() for lane in LANES}
         self._landed: dict[str, asyncio.Event] = {lane: asyncio.Event() for lane in LANES}
@@ -218,6 +222,7 @@ class OutboxWorker:
         rows = await due.exclude(id__in=list(flying)).order_by("next_attempt_at", "id").limit(BATCH)
         key_of = await self._key_of(lane, rows)
         channels = await self._channels(rows) if lane.paced else {}
+        about = await log_scope.names_by_id(r.escalation_id for r in rows)
         blocked: set[str] = set()
         started = 0
         for row in rows:
@@ -243,7 +248,9 @@ class OutboxWorker:
                 continue
             self.pacer.take(calls)
             keys[key] += 1
-            task = asyncio.create_task(self._fly(lane, key, row, calls), name=f"outbox-{row.id}")
+            # The task keeps a copy of the context: its lines name the row's escalation, and no other's.
+            with log_context.bind(**about.get(row.escalation_id or 0, {})):
+                task = asyncio.create_task(self._fly(lane, key, row, calls), name=f"outbox-{row.id}")
             flying[row.id] = task
             started += 1
         return started

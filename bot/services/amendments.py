@@ -173,4 +173,5 @@ async def withdraw(rt: Runtime, *, agent: Agent, public_id: str, body: WithdrawI
         await announce(conn, escalation, Withdrawn(reason=reason, voters=[str(v) for v in voters]))
         await storms.touch_for(conn, escalation)
     rt.after_commit(decided=public_id)
+    rt.metrics.closed(escalation)
     return escalation

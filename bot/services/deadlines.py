@@ -13,7 +13,7 @@ from bot.governance import Snapshot
 from bot.outbox.enqueue import announce, enqueue
 from bot.outbox.events import EscalatedToYou, Extended, Reminder
 from bot.runtime import Runtime
-from bot.services import audit, decisions, incidents, storms
+from bot.services import audit, decisions, incidents, log_scope, storms
 from models import Escalation, Vote
 from models.enums import DecidedBy, Kind, Outcome, Status
 
@@ -25,7 +25,8 @@ async def sweep(rt: Runtime, *, now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
     for escalation in await Escalation.filter(status=Status.PENDING, deadline__lte=now):
         try:
-            await expire(rt, escalation.id, now=now)
+            async with log_scope.about(public_id=escalation.public_id):
+                await expire(rt, escalation.id, now=now)
         except EscalationClosed:
             continue  # Decided by a vote, or by another replica, a moment ago.
     for incident in await Escalation.filter(
@@ -57,6 +58,8 @@ async def expire(rt: Runtime, escalation_id: int, *, now: datetime) -> None:
                 reasons=["no decision by the deadline; a timeout never approves"],
             )
     rt.after_commit(decided=escalation.public_id if escalation.status == Status.EXPIRED else None)
+    if escalation.status == Status.EXPIRED:
+        rt.metrics.closed(escalation, decided_by=DecidedBy.TIMEOUT)
 
 
 async def _extend(conn: BaseDBAsyncClient, escalation: Escalation, *, now: datetime) -> None:

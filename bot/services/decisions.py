@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -13,10 +14,12 @@ from bot.errors import EscalationClosed
 from bot.governance import Snapshot, count
 from bot.outbox.enqueue import announce, enqueue
 from bot.outbox.events import AgentCallback, Decided
-from bot.services import audit, storms
+from bot.services import audit, log_scope, storms
 from bot.services.serialize import load_escalation_json, vote_choices
 from models import Decision, Escalation, Vote
 from models.enums import ActorType, DecidedBy, Outcome, Status
+
+log = logging.getLogger(__name__)
 
 
 async def record(
@@ -66,6 +69,9 @@ async def record(
         },
     )
     await _tell(conn, escalation)
+    # The deadline job decides outside any request: the line names its escalation itself.
+    async with log_scope.about(public_id=escalation.public_id, conn=conn):
+        log.info("escalation decided: %s by %s", outcome, decided_by)
     return decision
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import math
 
 from tortoise.exceptions import IntegrityError
 
+from bot import log_context
 from bot.errors import Conflict, Invalid, NotFound, RateLimited
 from bot.outbox import destinations
 from bot.runtime import Runtime
@@ -18,8 +20,9 @@ from bot.services.agents import require_active
 from bot.services.lookup import checked_id
 from bot.services.routing import route
 from models import Agent, Escalation
-from models.enums import OPEN_STATUSES, Status
+from models.enums import OPEN_STATUSES, DecidedBy, Status
 
+log = logging.getLogger(__name__)
 MAX_WAIT_SECONDS = 60
 # Escalations looked up per query when checking which watched ones were decided by another replica.
 WAKE_BATCH = 500
@@ -55,7 +58,7 @@ async def create(
         currency=body.action.currency if body.action else None,
     )
     try:
-        escalation = await intake.open_escalation(
+        escalation, started_storm = await intake.open_escalation(
             agent=agent,
             body=body,
             chosen=chosen,
@@ -71,7 +74,26 @@ async def create(
             raise
         return existing, False
     rt.after_commit(decided=escalation.public_id if escalation.status not in OPEN_STATUSES else None)
+    _count_opened(rt, escalation, started_storm=started_storm)
+    council = chosen.council.name if chosen.council else None
+    with log_context.bind(escalation=escalation.public_id, council=council):
+        log.info(
+            "escalation opened: %s, %s (policy %s)",
+            escalation.kind,
+            escalation.status,
+            chosen.policy or "defaults",
+        )
     return escalation, True
+
+
+def _count_opened(rt: Runtime, escalation: Escalation, *, started_storm: bool) -> None:
+    rt.metrics.opened(escalation.kind)
+    if started_storm:
+        rt.metrics.storms_started.inc()
+    if escalation.status not in OPEN_STATUSES:
+        # Closed as it opened: a notice is posted; an approval decided by its policy and mandate.
+        decided_by = None if escalation.status == Status.POSTED else DecidedBy.POLICY
+        rt.metrics.closed(escalation, decided_by=decided_by)
 
 
 async def _replay(agent: Agent, key: str, fingerprint: str) -> Escalation | None:
@@ -94,7 +116,7 @@ async def get_for_agent(agent: Agent, public_id: str) -> Escalation:
 
 
 async def wait_for_decision(rt: Runtime, *, agent: Agent, public_id: str, seconds: float) -> Escalation:
-    """Return the escalation once it is no longer pending, or when `seconds` have passed.
+    """Return the escalation once it is no longer pending, when `seconds` have passed, or at a stop.
 
     A wait on a pending escalation holds one of this process's long-poll places, of which each agent
     has COUNCIL_LONG_POLLS_PER_AGENT and all agents COUNCIL_LONG_POLLS_TOTAL; past either it is 429.
@@ -107,7 +129,11 @@ async def wait_for_decision(rt: Runtime, *, agent: Agent, public_id: str, second
     _check_long_polls(rt, agent, now=loop.time())
     rt.long_polls.opened(agent.id, until)
     try:
-        while escalation.status == Status.PENDING and (left := until - loop.time()) > 0:
+        while (
+            escalation.status == Status.PENDING
+            and (left := until - loop.time()) > 0
+            and not rt.decided.closing
+        ):
             # Woken by a decision in this process at once, or by wake_decided for another replica's.
             await rt.decided.wait(public_id, within=left)
             escalation = await get_for_agent(agent, public_id)

@@ -173,6 +173,8 @@ async def resolve(rt: Runtime, *, public_id: str, user: str, notes: str) -> Esca
         )
         await announce(conn, incident, IncidentResolved(user=user, notes=notes[:2000]))
     rt.after_commit()
+    incident.status, incident.closed_at = Status.RESOLVED, now
+    rt.metrics.closed(incident)
     return incident
 
 

@@ -135,8 +135,11 @@ def _remind_at(chosen: Route, *, now: datetime, deadline: datetime) -> list[str]
 
 async def open_escalation(
     *, agent: Agent, body: EscalationIn, chosen: Route, idempotency_key: str | None, fingerprint: str
-) -> Escalation:
-    """Write the escalation, its audit event and its first effect (a post, or a decision) at once."""
+) -> tuple[Escalation, bool]:
+    """Write the escalation, its audit event and its first effect (a post, or a decision) at once.
+
+    Return it, and whether it started a storm.
+    """
     async with transaction() as conn:
         locked = await rates.admit(conn, agent)
         settlement = await _settle(conn, agent, body, chosen)
@@ -175,7 +178,7 @@ async def open_escalation(
         )
         await _first_effect(conn, escalation, settlement, actor=chosen.policy or "mandate")
         await storms.joined(conn, admission, escalation)
-    return escalation
+    return escalation, admission.started
 
 
 async def _first_effect(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -21,6 +22,7 @@ from bot.services.serialize import vote_choices
 from models import Escalation, Vote
 from models.enums import DecidedBy, Outcome, Status
 
+log = logging.getLogger(__name__)
 MAX_TEXT = 2000
 
 
@@ -221,4 +223,9 @@ async def cast(
         previous = await _store(conn, escalation, elector, _checked(ballot, escalation))
         verdict = await _judge(rt, conn, escalation, user, note)
     rt.after_commit(decided=public_id if verdict.decided else None)
+    rt.metrics.voted(ballot.choice)
+    if verdict.decided:
+        rt.metrics.closed(escalation, decided_by=DecidedBy.COUNCIL)
+    change = f" (was {previous.choice})" if previous else ""
+    log.info("vote recorded: %s voted %s%s", elector.user, ballot.choice, change)
     return VoteResult(escalation, verdict, previous.choice if previous else None)

@@ -6,11 +6,12 @@ import re
 
 from aiohttp import web
 
+from bot import log_context
 from bot.api_out import EscalationOut
 from bot.app_keys import RUNTIME
 from bot.errors import Invalid
 from bot.schemas import IDEMPOTENCY_KEY_PATTERN, EscalationIn, EscalationPatch, ExecutionIn, WithdrawIn
-from bot.services import agents, amendments, escalations, execution
+from bot.services import agents, amendments, escalations, execution, log_scope
 from bot.services.serialize import load_escalation_out
 from handlers.api.body import read_json, validate
 
@@ -19,53 +20,59 @@ IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 async def create_escalation(request: web.Request) -> web.Response:
     agent = await agents.authenticate(request.headers.get("Authorization"))
-    key = _idempotency_key(request)
-    body = validate(EscalationIn, await read_json(request))
-    escalation, created = await escalations.create(
-        request.app[RUNTIME], agent=agent, body=body, idempotency_key=key
-    )
-    return _reply(await load_escalation_out(escalation), status=201 if created else 200)
+    with log_context.bind(agent=agent.name):
+        key = _idempotency_key(request)
+        body = validate(EscalationIn, await read_json(request))
+        escalation, created = await escalations.create(
+            request.app[RUNTIME], agent=agent, body=body, idempotency_key=key
+        )
+        return _reply(await load_escalation_out(escalation), status=201 if created else 200)
 
 
 async def get_escalation(request: web.Request) -> web.Response:
     agent = await agents.authenticate(request.headers.get("Authorization"))
-    wait = escalations.parse_wait(_one_query_value(request, "wait"))
-    escalation = await escalations.wait_for_decision(
-        request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], seconds=wait
-    )
-    return _reply(await load_escalation_out(escalation))
+    async with log_scope.about(public_id=request.match_info["id"], agent=agent):
+        wait = escalations.parse_wait(_one_query_value(request, "wait"))
+        escalation = await escalations.wait_for_decision(
+            request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], seconds=wait
+        )
+        return _reply(await load_escalation_out(escalation))
 
 
 async def amend_escalation(request: web.Request) -> web.Response:
     agent = await agents.authenticate(request.headers.get("Authorization"))
-    patch = validate(EscalationPatch, await read_json(request))
-    escalation = await amendments.amend(
-        request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], patch=patch
-    )
-    return _reply(await load_escalation_out(escalation))
+    async with log_scope.about(public_id=request.match_info["id"], agent=agent):
+        patch = validate(EscalationPatch, await read_json(request))
+        escalation = await amendments.amend(
+            request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], patch=patch
+        )
+        return _reply(await load_escalation_out(escalation))
 
 
 async def withdraw_escalation(request: web.Request) -> web.Response:
     agent = await agents.authenticate(request.headers.get("Authorization"))
-    body = validate(WithdrawIn, await read_json(request)) if request.body_exists else WithdrawIn()
-    escalation = await amendments.withdraw(
-        request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], body=body
-    )
-    return _reply(await load_escalation_out(escalation))
+    async with log_scope.about(public_id=request.match_info["id"], agent=agent):
+        body = validate(WithdrawIn, await read_json(request)) if request.body_exists else WithdrawIn()
+        escalation = await amendments.withdraw(
+            request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], body=body
+        )
+        return _reply(await load_escalation_out(escalation))
 
 
 async def report_execution(request: web.Request) -> web.Response:
     agent = await agents.authenticate(request.headers.get("Authorization"))
-    body = validate(ExecutionIn, await read_json(request))
-    escalation = await execution.report(
-        request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], body=body
-    )
-    return _reply(await load_escalation_out(escalation))
+    async with log_scope.about(public_id=request.match_info["id"], agent=agent):
+        body = validate(ExecutionIn, await read_json(request))
+        escalation = await execution.report(
+            request.app[RUNTIME], agent=agent, public_id=request.match_info["id"], body=body
+        )
+        return _reply(await load_escalation_out(escalation))
 
 
 async def me(request: web.Request) -> web.Response:
     agent = await agents.authenticate(request.headers.get("Authorization"))
-    return web.json_response((await agents.describe(agent)).model_dump(mode="json"))
+    with log_context.bind(agent=agent.name):
+        return web.json_response((await agents.describe(agent)).model_dump(mode="json"))
 
 
 def _reply(answer: EscalationOut, *, status: int = 200) -> web.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -11,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.errors import CouncilError
 from bot.governance import Choice
 from bot.runtime import Runtime
-from bot.services import votes
+from bot.services import log_scope, votes
 from bot.services.votes import Ballot, Votable
 from bot.slack import home_view, ids
 from bot.slack.vote_modals import conditions_modal, reject_modal
@@ -30,7 +31,7 @@ async def _click(
 ) -> None:
     public_id, version = ids.parse_vote_value(body["actions"][0]["value"])
     user = body["user"]["id"]
-    async with home.refusals_on_home(body, client):
+    async with log_scope.about(public_id=public_id), home.refusals_on_home(body, client):
         result = await votes.cast(rt, public_id=public_id, user=user, ballot=Ballot(choice), version=version)
         text = home_view.voted(public_id, choice, result.changed_from)
         if home.clicked_on_home(body):  # no response_url there: the re-published tab says it
@@ -63,7 +64,7 @@ async def recuse(
 async def reject(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
     """Open the modal that asks for a reason; nothing counts until it is submitted."""
     await ack()
-    async with home.refusals_on_home(body, client):
+    async with _about(body), home.refusals_on_home(body, client):
         escalation = await _voting_on(body)
         view = reject_modal(ref=_modal_ref(body, escalation), title=escalation.title)
         await client.views_open(trigger_id=body["trigger_id"], view=view)
@@ -72,7 +73,7 @@ async def reject(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) ->
 async def approve_with_conditions(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
     """Open the modal for conditions and an optional lower amount."""
     await ack()
-    async with home.refusals_on_home(body, client):
+    async with _about(body), home.refusals_on_home(body, client):
         escalation = await _voting_on(body)
         view = conditions_modal(
             ref=_modal_ref(body, escalation),
@@ -87,6 +88,11 @@ async def _voting_on(body: dict[str, Any]) -> Votable:
     """The escalation (at the version on the clicked message) the member may vote on, or a refusal."""
     public_id, version = ids.parse_vote_value(body["actions"][0]["value"])
     return await votes.check_can_vote(public_id=public_id, user=body["user"]["id"], version=version)
+
+
+def _about(body: dict[str, Any]) -> AbstractAsyncContextManager[None]:
+    """Name the clicked escalation on every line logged while handling the click."""
+    return log_scope.about(public_id=ids.parse_vote_value(body["actions"][0]["value"])[0])
 
 
 def _modal_ref(body: dict[str, Any], escalation: Votable) -> str:
@@ -112,17 +118,19 @@ async def _submit(
     value, from_home = ids.parse_modal_ref(view["private_metadata"])
     public_id, version = ids.parse_vote_value(value)
     user = body["user"]["id"]
-    try:
-        result = await votes.cast(rt, public_id=public_id, user=user, ballot=ballot, version=version)
-    except CouncilError as error:
-        field = error.details.get("field") if isinstance(error.details, dict) else None
-        await ack(
-            response_action="errors", errors={FIELD_BLOCK.get(field or "", fallback_block): error.message}
-        )
-        return
-    await ack()
-    if from_home:  # the modal closes onto the Home tab: show it without what was just voted on
-        await home.publish(client, user, note=home_view.voted(public_id, ballot.choice, result.changed_from))
+    async with log_scope.about(public_id=public_id):
+        try:
+            result = await votes.cast(rt, public_id=public_id, user=user, ballot=ballot, version=version)
+        except CouncilError as error:
+            field = error.details.get("field") if isinstance(error.details, dict) else None
+            await ack(
+                response_action="errors", errors={FIELD_BLOCK.get(field or "", fallback_block): error.message}
+            )
+            return
+        await ack()
+        if from_home:  # the modal closes onto the Home tab: show it without what was just voted on
+            note = home_view.voted(public_id, ballot.choice, result.changed_from)
+            await home.publish(client, user, note=note)
 
 
 async def reject_submitted(

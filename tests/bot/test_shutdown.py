@@ -24,6 +24,16 @@ async def _logged(log: list[str], text: str) -> None:
     raise AssertionError(f"never logged {text!r}:\n{''.join(log)}")
 
 
+async def _polling(http: aiohttp.ClientSession, environment: dict[str, str]) -> None:
+    """Return once the server's /metrics shows the agent's long poll open."""
+    for _ in range(1200):
+        async with http.get(f"http://127.0.0.1:{environment['PORT']}/metrics") as response:
+            if "council_long_polls_open 1.0" in await response.text():
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the long poll never opened")
+
+
 async def test_sigterm_finishes_the_delivery_in_flight_then_exits_0(
     environment: dict[str, str], fake: FakeSlack
 ) -> None:
@@ -52,3 +62,28 @@ async def test_sigterm_finishes_the_delivery_in_flight_then_exits_0(
     assert escalation.message_ts == fake.messages("C0COUNCIL")[0].ts
     row = await OutboxItem.get(escalation=escalation, kind="escalation.opened")
     assert row.status == "done"
+
+
+async def test_sigterm_answers_an_open_long_poll_at_once_rather_than_after_its_wait(
+    environment: dict[str, str], fake: FakeSlack
+) -> None:
+    key = (await _configured(environment))["api_key"]
+    base, auth = f"http://127.0.0.1:{environment['PORT']}/api/v1", {"Authorization": f"Bearer {key}"}
+    log: list[str] = []
+    async with aiohttp.ClientSession() as http:
+        server = await _serve(environment, http, log)
+        async with http.post(f"{base}/escalations", json=REFUND, headers=auth) as response:
+            public_id = (await response.json())["id"]
+
+        async def poll() -> tuple[int, dict[str, str]]:
+            async with http.get(f"{base}/escalations/{public_id}?wait=60", headers=auth) as answer:
+                return answer.status, await answer.json()
+
+        waiting = asyncio.create_task(poll())
+        await _polling(http, environment)
+        server.send_signal(signal.SIGTERM)
+        # Within its 60 s wait: a stop no longer sits out the agent's poll (aiohttp waits for it).
+        status, body = await asyncio.wait_for(waiting, timeout=45)
+        exit_status = await asyncio.wait_for(server.wait(), timeout=45)
+    assert status == 200 and body["status"] == "pending"
+    assert exit_status == 0, "".join(log)

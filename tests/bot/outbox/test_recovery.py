@@ -47,7 +47,7 @@ def worker(
 def _worker(
     rt: Runtime, settings: Settings, fake: FakeSlack, http: aiohttp.ClientSession, clock: ManualClock | None
 ) -> OutboxWorker:
-    client = slack_client(settings.model_copy(update={"slack_api_url": fake.api_url}))
+    client = slack_client(settings.model_copy(update={"slack_api_url": fake.api_url}), metrics=rt.metrics)
     if clock is None:
         return OutboxWorker(rt, client, http)
     return OutboxWorker(rt, client, http, clock=clock.now, sleep=clock.sleep)
@@ -144,7 +144,10 @@ async def test_rows_waiting_for_a_429_keep_waiting_when_slack_recovers(
     rt.slack.failed("slack: HTTP 503")
     rt.slack.ok()  # a recovery: rows in backoff come forward, but Slack said when for this one
     await worker.deliver_due()
-    assert _top_level_posts(fake) == [] and rt.slack.rate_limited == 1
+    limited_calls = rt.metrics.registry.get_sample_value(
+        "council_slack_ratelimited_total", {"method": "chat.postMessage"}
+    )
+    assert _top_level_posts(fake) == [] and limited_calls == 1
     clock.advance(30)
     await worker.deliver_due()
     assert len(_top_level_posts(fake)) == 1

@@ -1,4 +1,4 @@
-"""Liveness, readiness and metrics, as a load balancer and Prometheus read them."""
+"""Liveness and readiness, as a load balancer reads them (metrics: test_metrics.py)."""
 
 from __future__ import annotations
 
@@ -92,56 +92,3 @@ async def test_readyz_is_503_when_the_database_fails(
         assert await response.json() == {"status": "unavailable", "database": "unreachable"}
     async with council.http.get(f"{council.url}/healthz") as response:
         assert response.status == 200
-
-
-async def test_metrics_count_every_status(council: Harness) -> None:
-    _, created = await council.escalate()
-    await council.posted(created["id"])
-    _, notice = await council.escalate({"kind": "notice", "title": "FYI"})
-    await council.posted(notice["id"])
-    async with council.http.get(f"{council.url}/metrics") as response:
-        assert response.content_type == "text/plain"
-        text = await response.text()
-    escalations = "\n".join(
-        f'council_escalations{{status="{status}"}} {n}'
-        for status, n in {
-            "pending": 1,
-            "approved": 0,
-            "rejected": 0,
-            "expired": 0,
-            "withdrawn": 0,
-            "open": 0,
-            "acknowledged": 0,
-            "resolved": 0,
-            "posted": 1,
-        }.items()
-    )
-    outbox = (
-        'council_outbox{status="pending"} 0\ncouncil_outbox{status="done"} 2\ncouncil_outbox{status="dead"} 0'
-    )
-    assert text == (
-        "# HELP council_escalations Escalations by status.\n"
-        "# TYPE council_escalations gauge\n"
-        f"{escalations}\n"
-        "# HELP council_outbox Outbox rows by status.\n"
-        "# TYPE council_outbox gauge\n"
-        f"{outbox}\n"
-        "# HELP council_outbox_dead Deliveries given up on after retries (council outbox list --dead).\n"
-        "# TYPE council_outbox_dead gauge\n"
-        'council_outbox_dead{target="slack"} 0\n'
-        'council_outbox_dead{target="agent"} 0\n'
-        "# HELP council_slack_ratelimited_total Slack calls this process had answered 429 (rate-limited).\n"
-        "# TYPE council_slack_ratelimited_total counter\n"
-        "council_slack_ratelimited_total 0\n"
-    )
-
-
-async def test_metrics_count_dead_deliveries_by_target(council: Harness) -> None:
-    council.fake.fail_next("chat.postMessage", status=200, error="channel_not_found")
-    await council.escalate()
-    await _until(lambda: OutboxItem.filter(kind="escalation.opened", status="dead").exists())
-    async with council.http.get(f"{council.url}/metrics") as response:
-        text = await response.text()
-    assert 'council_outbox_dead{target="slack"} 1\n' in text
-    assert 'council_outbox_dead{target="agent"} 0\n' in text
-    assert 'council_outbox{status="dead"} 1\n' in text

@@ -1,0 +1,128 @@
+"""Log lines as text or JSON: each names the escalation, agent and council bound where it was logged."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot import log_context, logs
+from bot.log_context import bind
+from bot.settings import Settings
+
+ESC = "esc_0123456789abcdef0123"
+
+
+@pytest.fixture
+def written(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[io.StringIO]:
+    """Logging as `council serve` sets it up in the format given by the test's parameter."""
+    root = logging.getLogger()
+    kept = (root.handlers[:], root.level)
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite://{tmp_path / 'council.db'}",
+        slack_bot_token="xoxb-test-token",
+        slack_signing_secret="test-signing-secret",
+        council_secret_key_file=tmp_path / "council.key",
+        council_config=None,
+        log_format=request.param,
+        log_level="INFO",
+    )
+    logs.configure(settings)
+    [handler] = root.handlers
+    assert isinstance(handler, logging.StreamHandler)
+    stream = io.StringIO()
+    handler.setStream(stream)
+    yield stream
+    root.handlers[:], level = kept
+    root.setLevel(level)
+    for name in logs.CHATTY:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+
+
+def _lines(stream: io.StringIO) -> list[str]:
+    return stream.getvalue().splitlines()
+
+
+@pytest.mark.parametrize("written", ["json"], indirect=True)
+def test_a_json_line_has_the_bound_fields_as_keys_and_none_when_unbound(written: io.StringIO) -> None:
+    log = logging.getLogger("bot.test")
+    with bind(escalation=ESC, agent="refund-bot"), bind(council="finance"):
+        log.info("vote recorded")
+    log.info("digest queued")
+    bound, unbound = (json.loads(line) for line in _lines(written))
+    assert bound["message"] == "vote recorded" and bound["level"] == "info" and bound["logger"] == "bot.test"
+    assert (bound["escalation"], bound["agent"], bound["council"]) == (ESC, "refund-bot", "finance")
+    assert unbound["message"] == "digest queued"
+    assert not {"escalation", "agent", "council"} & set(unbound)
+
+
+@pytest.mark.parametrize("written", ["text"], indirect=True)
+def test_a_text_line_ends_with_the_bound_fields(written: io.StringIO) -> None:
+    log = logging.getLogger("bot.test")
+    with bind(escalation=ESC, agent="refund-bot", council="finance"):
+        log.info("escalation decided: %s", "approved")
+    with bind(agent="refund-bot"):
+        log.warning("rate limited")
+    log.info("digest queued")
+    decided, limited, plain = _lines(written)
+    assert decided.endswith(
+        " INFO bot.test: escalation decided: approved escalation=" + ESC + " agent=refund-bot council=finance"
+    )
+    assert limited.endswith(" WARNING bot.test: rate limited agent=refund-bot")
+    assert plain.endswith(" INFO bot.test: digest queued")
+
+
+@pytest.mark.parametrize("written", ["json", "text"], indirect=True)
+def test_a_failure_reported_outside_its_block_still_names_where_it_was_raised(written: io.StringIO) -> None:
+    """An error middleware logs after the handler's block has ended: the exception carries the fields."""
+    log = logging.getLogger("bot.test")
+    try:
+        with bind(agent="refund-bot"), bind(escalation=ESC):
+            raise RuntimeError("boom")
+    except RuntimeError:
+        assert log_context.current() == {}
+        log.exception("unhandled error on GET /api/v1/escalations/%s", ESC)
+    text = written.getvalue()
+    first = text.splitlines()[0]
+    if first.startswith("{"):
+        entry = json.loads(text)
+        assert (entry["escalation"], entry["agent"]) == (ESC, "refund-bot") and "RuntimeError" in entry[
+            "exception"
+        ]
+    else:
+        assert first.endswith(f"escalation={ESC} agent=refund-bot") and "RuntimeError: boom" in text
+
+
+@pytest.mark.parametrize("written", ["json"], indirect=True)
+def test_keys_stay_redacted_on_a_line_with_fields(written: io.StringIO) -> None:
+    with bind(agent="refund-bot"):
+        logging.getLogger("slack_sdk.web").warning("body: key ck_%s", "A" * 30)
+    entry = json.loads(written.getvalue())
+    assert entry["message"] == "body: key ck_[redacted]" and entry["agent"] == "refund-bot"
+
+
+def test_a_binding_ends_with_its_block_even_when_it_fails() -> None:
+    with bind(escalation=ESC, agent="refund-bot"):
+        with pytest.raises(ValueError), bind(escalation="esc_ffffffffffffffffffff"):
+            assert log_context.current()["escalation"] == "esc_ffffffffffffffffffff"
+            raise ValueError
+        assert dict(log_context.current()) == {"escalation": ESC, "agent": "refund-bot"}
+    assert log_context.current() == {}
+
+
+async def test_a_task_keeps_what_was_bound_when_it_was_created_and_nothing_leaks_back() -> None:
+    async def inside() -> dict[str, str]:
+        with bind(council="finance"):
+            await asyncio.sleep(0)
+            return dict(log_context.current())
+
+    with bind(escalation=ESC):
+        task = asyncio.create_task(inside())
+    assert await task == {"escalation": ESC, "council": "finance"}
+    assert log_context.current() == {}
