@@ -62,16 +62,18 @@ class TextFormatter(logging.Formatter):
 
 def configure(settings: Settings) -> None:
     """Send logs to stderr in the configured format and level."""
+    configure_stream(settings.log_level, settings.log_format)
+
+
+def configure_stream(level: str, log_format: str, *, chatty: tuple[str, ...] = CHATTY) -> None:
+    """Send logs to stderr at `level`, as text or JSON, with secrets redacted and the context added."""
     handler = logging.StreamHandler()
-    if settings.log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(TextFormatter())
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(Redact())
     handler.addFilter(log_context.LogContext())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    level = settings.log_level.upper()
+    level = level.upper()
     root.setLevel(level)
-    for name in CHATTY:
+    for name in chatty:
         logging.getLogger(name).setLevel(level if level == "DEBUG" else "WARNING")

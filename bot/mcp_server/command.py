@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot import logs
 from bot.settings import InvalidSetting, MissingSetting, StartupError
 
 if TYPE_CHECKING:
@@ -30,7 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# The MCP SDK and the HTTP stack under it: at INFO they narrate every request.
+SDK_LOGGERS = ("mcp", "uvicorn", "httpx", "sse_starlette")
 
 
 class McpSettings(BaseSettings):
@@ -46,6 +48,7 @@ class McpSettings(BaseSettings):
     council_url: str | None = None
     council_api_key: SecretStr | None = None
     log_level: LogLevel = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
 
 def add_parser(
@@ -76,8 +79,9 @@ def run(args: argparse.Namespace) -> int:
         first = error.errors()[0]
         print(f"council: {str(first['loc'][0]).upper()}: {first['msg']}", file=sys.stderr)
         return 2
-    # Plain lines on stderr, set before the SDK's own set-up (which then leaves them be).
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr, format=LOG_FORMAT)
+    # Council's own lines on stderr (stdout is the protocol's), set before the SDK's set-up, which then
+    # leaves them be. The SDK's line per request is shown at DEBUG only.
+    logs.configure_stream(settings.log_level, settings.log_format, chatty=(*logs.CHATTY, *SDK_LOGGERS))
     try:
         url, key = _required(settings)
         return asyncio.run(_serve(args, url, key, settings.log_level))
@@ -119,6 +123,8 @@ async def _serve(args: argparse.Namespace, url: str, key: str, log_level: LogLev
             if args.transport == "stdio":
                 await server.run_stdio_async()
             else:
+                path = server.settings.streamable_http_path
+                log.info("MCP over streamable HTTP at http://%s:%d%s", args.host, args.port, path)
                 await _serve_http(server, sockets)
     finally:
         for sock in sockets:
