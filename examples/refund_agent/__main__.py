@@ -36,7 +36,11 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--openai", action="store_true", help="use an OpenAI-compatible model, not the script"
     )
-    return parser.parse_args()
+    args = parser.parse_args()
+    needed = ["COUNCIL_URL", "COUNCIL_API_KEY", *(["OPENAI_API_KEY", "OPENAI_MODEL"] if args.openai else [])]
+    if missing := [name for name in needed if not os.environ.get(name)]:
+        parser.error(f"set {' and '.join(missing)} in the environment")
+    return args
 
 
 def _model(args: argparse.Namespace, http: aiohttp.ClientSession) -> Model:

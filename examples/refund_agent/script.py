@@ -48,8 +48,9 @@ def refund_script(*, order_id: str, amount: str, currency: str, reason: str, pre
         details=f"Refunded {refund['refunded']} {currency} to the {where} ({refund['reference']}).",
     )
     recorded = "within its approval" if report.get("within_approval") else f"with a problem: {report}"
+    terms = f" with conditions: {conditions.strip().rstrip('.')}" if conditions.strip() else ""
     yield say(
         f"Refunded {refund['refunded']} {currency} of the {amount} asked on order {order_id}, to the "
-        f"{where}, as the council approved {decision['approved_amount']} with conditions: {conditions} "
+        f"{where}, as the council approved {decision['approved_amount']}{terms}. "
         f"Council recorded the refund on {decision['escalation_id']}, {recorded}."
     )
