@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
+import math
 import random
+import re
 import uuid
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -22,6 +25,7 @@ API = "/api/v1"
 # The server holds a long poll for at most this long; a longer wait is several polls.
 MAX_POLL_SECONDS = 60
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+ESCALATION_ID = re.compile(r"esc_[0-9a-f]{1,64}")
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -48,6 +52,7 @@ class CouncilClient:
         self.max_retry_after = max_retry_after
         self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
         self._session, self._owns_session = session, session is None
+        self._closed = False
 
     async def __aenter__(self) -> Self:
         return self
@@ -57,6 +62,7 @@ class CouncilClient:
 
     async def close(self) -> None:
         """Close the session this client opened (one given to it is left to its owner)."""
+        self._closed = True
         if self._session is not None and self._owns_session:
             await self._session.close()
         self._session = None if self._owns_session else self._session
@@ -69,7 +75,12 @@ class CouncilClient:
         """
         key = idempotency_key or f"council-client-{uuid.uuid4()}"
         return await self._call(
-            "POST", "/escalations", EscalationOut, body=fields, headers={"Idempotency-Key": key}, safe=True
+            "POST",
+            "/escalations",
+            EscalationOut,
+            body=_money(fields),
+            headers={"Idempotency-Key": key},
+            safe=True,
         )
 
     async def get(self, escalation_id: str, *, wait: float = 0) -> EscalationOut:
@@ -91,14 +102,25 @@ class CouncilClient:
         """
         loop = asyncio.get_running_loop()
         until = loop.time() + max(0.0, timeout)
-        escalation = await self.get(escalation_id)
-        while escalation.status == "pending" and (left := until - loop.time()) > 0:
-            escalation = await self.get(escalation_id, wait=min(MAX_POLL_SECONDS, left))
+        escalation: EscalationOut | None = None
+        outage = 0
+        while escalation is None or (escalation.status == "pending" and until - loop.time() > 0):
+            wait = 0.0 if escalation is None else min(MAX_POLL_SECONDS, until - loop.time())
+            try:
+                escalation = await self.get(escalation_id, wait=wait)
+                outage = 0
+            except CouncilUnavailable:
+                # Council restarting, or a replica going away, within the wait: try on until the timeout.
+                if until - loop.time() <= 0:
+                    raise
+                outage += 1
+                await asyncio.sleep(min(self._pause(min(outage, 5)), max(0.0, until - loop.time())))
         return escalation
 
     async def amend(self, escalation_id: str, **fields: Any) -> EscalationOut:
         """Change a pending escalation (the API's PATCH body); the council's votes so far are voided."""
-        return await self._call("PATCH", f"/escalations/{_id(escalation_id)}", EscalationOut, body=fields)
+        path = f"/escalations/{_id(escalation_id)}"
+        return await self._call("PATCH", path, EscalationOut, body=_money(fields))
 
     async def withdraw(self, escalation_id: str, *, reason: str | None = None) -> EscalationOut:
         """Withdraw a pending escalation the agent no longer needs."""
@@ -114,7 +136,7 @@ class CouncilClient:
         and pauses the agent; the answer's `execution.within_approval` says which.
         """
         path = f"/escalations/{_id(escalation_id)}/execution"
-        return await self._call("POST", path, EscalationOut, body=fields)
+        return await self._call("POST", path, EscalationOut, body=_money(fields))
 
     async def me(self) -> AgentOut:
         """Return this agent as Council sees it: its owner, council, limits and whether it is paused."""
@@ -165,6 +187,8 @@ class CouncilClient:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _http(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("this CouncilClient is closed")
         if self._session is None or self._session.closed:
             if not self._owns_session:
                 raise RuntimeError("the session given to CouncilClient is closed")
@@ -173,11 +197,9 @@ class CouncilClient:
 
     def _pause(self, attempt: int, retry_after: str | None = None) -> float:
         """Seconds to wait before the next attempt: what Retry-After asks, else backoff with jitter."""
-        if retry_after is not None:
-            try:
-                return min(max(0.0, float(retry_after)), self.max_retry_after)
-            except ValueError:
-                pass
+        asked = retry_after_seconds(retry_after)
+        if asked is not None:
+            return min(asked, self.max_retry_after)
         return self.backoff * 2**attempt * (0.5 + random.random())  # noqa: S311 - jitter, not a secret
 
 
@@ -193,24 +215,52 @@ def _refusal(status: int, raw: bytes, retry_after: str | None) -> CouncilError:
         envelope = ErrorOut.model_validate_json(raw).error
     except ValidationError:
         return unexpected(status, raw, "an answer without Council's error envelope")
-    seconds = None
-    if retry_after is not None:
+    return error_for(status, envelope, retry_after=retry_after_seconds(retry_after))
+
+
+def retry_after_seconds(header: str | None) -> float | None:
+    """Read Retry-After as seconds: a number of them, or an HTTP date; None when it is neither."""
+    if header is None:
+        return None
+    try:
+        seconds = float(header)
+    except ValueError:
         try:
-            seconds = float(retry_after)
-        except ValueError:
-            seconds = None
-    return error_for(status, envelope, retry_after=seconds)
+            moment = email.utils.parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:
+            return None
+        seconds = (moment - datetime.now(UTC)).total_seconds()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _id(escalation_id: str) -> str:
     # Ids are `esc_` and hex; anything else would change the path, so it is refused before sending.
-    if not escalation_id.startswith("esc_") or not escalation_id[4:].isalnum():
+    if not isinstance(escalation_id, str) or not ESCALATION_ID.fullmatch(escalation_id):
         raise ValueError(f"not an escalation id: {escalation_id!r}")
     return escalation_id
 
 
 def _seconds(wait: float) -> str:
     return str(int(wait)) if float(wait).is_integer() else f"{wait:.3f}"
+
+
+def _money(fields: dict[str, Any]) -> dict[str, Any]:
+    """Send float amounts as the decimals they print as (`0.1` as "0.1"), as the API takes money."""
+    sent = dict(fields)
+    if isinstance(sent.get("amount"), float):
+        sent["amount"] = _decimal_text(sent["amount"])
+    action = sent.get("action")
+    if isinstance(action, dict) and isinstance(action.get("amount"), float):
+        sent["action"] = {**action, "amount": _decimal_text(action["amount"])}
+    return sent
+
+
+def _decimal_text(amount: float) -> str:
+    if not math.isfinite(amount):
+        raise ValueError(f"an amount must be a finite number, not {amount}")
+    return format(Decimal(repr(amount)), "f")
 
 
 def _json_value(value: object) -> Any:

@@ -7,11 +7,15 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.client.errors import InvalidSignature
+
+# A Unix time in seconds, in ASCII digits: str.isdigit() would take "²" and int() refuses 4,300 digits.
+UNIX_TIME = re.compile(r"[0-9]{1,12}")
 
 
 def verify_signature(
@@ -30,6 +34,9 @@ def verify_signature(
     A timestamp more than `tolerance` seconds away from now is refused, so a captured callback cannot
     be replayed later.
     """
+    if not isinstance(body, bytes | bytearray):
+        raise TypeError("give the raw body as bytes, as it was received (not decoded text)")
+    body = bytes(body)
     secrets = [secret] if isinstance(secret, str) else list(secret)
     if not secrets or not all(secrets):
         raise ValueError("give the agent's signing secret (whsec_…)")
@@ -45,14 +52,17 @@ def verify_signature(
         raise InvalidSignature(f"signed {int(moment - timestamp)} s from now; the tolerance is {tolerance} s")
     if not ok:
         raise InvalidSignature("no signature matches the secret")
-    return json.loads(body)
+    try:
+        return json.loads(body)
+    except ValueError as error:  # signed by the secret, yet not JSON: not a callback of Council's
+        raise InvalidSignature(f"the signed body is not JSON: {error}") from None
 
 
 def _council(header: str, body: bytes, secrets: list[str]) -> tuple[int, bool]:
     pairs = [part.strip().partition("=") for part in header.split(",")]
     stamps = [value for key, _, value in pairs if key == "t"]
     given = [value for key, _, value in pairs if key == "v1"]
-    if len(stamps) != 1 or not stamps[0].isdigit() or not given:
+    if len(stamps) != 1 or not UNIX_TIME.fullmatch(stamps[0]) or not given or not all(given):
         raise InvalidSignature("Council-Signature is not t=UNIX,v1=HEX")
     signed = stamps[0].encode() + b"." + body
     expected = [hmac.new(s.encode(), signed, hashlib.sha256).hexdigest() for s in secrets]
@@ -61,7 +71,7 @@ def _council(header: str, body: bytes, secrets: list[str]) -> tuple[int, bool]:
 
 def _standard(headers: dict[str, str], body: bytes, secrets: list[str]) -> tuple[int, bool]:
     event_id, stamp = headers.get("webhook-id", ""), headers.get("webhook-timestamp", "")
-    if not event_id or not stamp.isdigit():
+    if not event_id or not UNIX_TIME.fullmatch(stamp):
         raise InvalidSignature("webhook-signature without webhook-id and a numeric webhook-timestamp")
     signed = f"{event_id}.{stamp}.".encode() + body
     expected = [

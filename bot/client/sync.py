@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
+import weakref
 from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -22,10 +24,14 @@ class SyncCouncilClient:
     """
 
     def __init__(self, url: str, api_key: str, **options: Any) -> None:
+        self._client = CouncilClient(url, api_key, **options)  # a bad argument stops here, before a thread
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="council-client", daemon=True)
+        self._lock = threading.Lock()
+        self._closed = False
         self._thread.start()
-        self._client = CouncilClient(url, api_key, **options)
+        # A client dropped without close() still stops its thread and session, when collected or at exit.
+        self._stop = weakref.finalize(self, _stop, self._loop, self._thread, self._client)
 
     def __enter__(self) -> Self:
         return self
@@ -34,13 +40,10 @@ class SyncCouncilClient:
         self.close()
 
     def close(self) -> None:
-        """Close the session and stop the client's loop."""
-        if self._loop.is_closed():
-            return
-        self._run(self._client.close())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
+        """Close the session and stop the client's loop; a call still waiting raises RuntimeError."""
+        with self._lock:
+            self._closed = True
+        self._stop()
 
     def escalate(self, *, idempotency_key: str | None = None, **fields: Any) -> EscalationOut:
         """Open an escalation (see CouncilClient.escalate)."""
@@ -71,7 +74,32 @@ class SyncCouncilClient:
         return self._run(self._client.me())
 
     def _run(self, call: Coroutine[Any, Any, Result]) -> Result:
-        if self._loop.is_closed():
-            call.close()
-            raise RuntimeError("this SyncCouncilClient is closed")
-        return asyncio.run_coroutine_threadsafe(call, self._loop).result()
+        with self._lock:  # nothing is handed to the loop once close() has begun
+            if self._closed:
+                call.close()
+                raise RuntimeError("this SyncCouncilClient is closed")
+            future = asyncio.run_coroutine_threadsafe(call, self._loop)
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            raise RuntimeError("this SyncCouncilClient was closed while the call waited") from None
+
+
+def _stop(loop: asyncio.AbstractEventLoop, thread: threading.Thread, client: CouncilClient) -> None:
+    """Cancel the calls in flight, close the session, stop the loop and its thread (once)."""
+    if threading.current_thread() is thread:  # collected on its own loop: all that can be done is stop
+        loop.call_soon(loop.stop)
+        return
+    asyncio.run_coroutine_threadsafe(_wind_down(client), loop).result(timeout=30)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=30)
+    loop.close()
+
+
+async def _wind_down(client: CouncilClient) -> None:
+    this = asyncio.current_task()
+    calls = [task for task in asyncio.all_tasks() if task is not this]
+    for task in calls:
+        task.cancel()
+    await asyncio.gather(*calls, return_exceptions=True)
+    await client.close()

@@ -129,3 +129,26 @@ def test_arguments_that_would_change_the_request_are_refused_before_sending() ->
         CouncilClient("council.example.com", "ck_key")
     with pytest.raises(ValueError, match="api_key is empty"):
         CouncilClient("http://council", "")
+
+
+async def test_float_amounts_go_out_as_the_decimals_they_print_as(council: Harness) -> None:
+    async with client(council) as agent:
+        escalation = await agent.escalate(**{**REFUND, "action": {**REFUND["action"], "amount": 1250.5}})
+        big = await agent.escalate(**{**REFUND, "action": {**REFUND["action"], "amount": 1e6}})
+        with pytest.raises(ValueError, match="finite"):
+            await agent.escalate(**{**REFUND, "action": {**REFUND["action"], "amount": float("nan")}})
+    assert escalation.action.amount == Decimal("1250.5") and big.action.amount == Decimal("1000000")
+
+
+async def test_a_closed_client_refuses_calls_rather_than_opening_a_session(council: Harness) -> None:
+    agent = client(council)
+    await agent.me()
+    await agent.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await agent.me()
+
+
+@pytest.mark.parametrize("odd", ["esc_١٢٣", "esc_ß", "esc_", "esc_ab/../x", "ESC_ab"])
+def test_an_id_that_is_not_councils_is_refused_before_sending(odd: str) -> None:
+    with pytest.raises(ValueError, match="not an escalation id"):
+        asyncio.run(CouncilClient("http://127.0.0.1:9", "ck_key").get(odd))

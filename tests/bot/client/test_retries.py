@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import email.utils
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
 from aiohttp import web
 
 from bot.client import CouncilClient, CouncilUnavailable, RateLimited, ServerError
+from bot.client.council import retry_after_seconds
+from bot.slack import ids
 from models import Escalation
 from tests.harness import REFUND, Harness, free_port
 
@@ -39,6 +44,10 @@ class Proxy:
                 status=429,
                 headers={"Retry-After": "0"},
             )
+        if fault == "drop":  # the connection closes with no answer, as when Council is killed
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()
         if fault == "503":
             return web.Response(status=503, text="<html>upstream restarting</html>", content_type="text/html")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
@@ -121,3 +130,35 @@ async def test_nobody_listening_is_unavailable_after_the_retries() -> None:
     async with client(f"http://127.0.0.1:{free_port()}", "ck_key", retries=2) as agent:
         with pytest.raises(CouncilUnavailable, match="cannot reach Council"):
             await agent.me()
+
+
+async def test_a_wait_rides_out_council_going_away_and_coming_back(council: Harness, proxy: Proxy) -> None:
+    async with client(proxy.url, council.creds.api_key) as agent:
+        escalation = await agent.escalate(**REFUND)
+        # Twelve connections dropped unanswered: more than one call's retries, so the wait sees Council
+        # unavailable (twice) and must carry on rather than give up.
+        proxy.faults = ["drop"] * 12
+        waiting = asyncio.create_task(agent.wait_for_decision(escalation.id, timeout=120))
+        for _ in range(3000):
+            if len(proxy.seen) > 12:
+                break
+            await asyncio.sleep(0.01)
+        await council.click("U0TECH001", ids.APPROVE, escalation.id)
+        await council.click("U0FIN0001", ids.APPROVE, escalation.id)
+        decided = await asyncio.wait_for(waiting, timeout=60)
+    assert decided.status == "approved"
+    assert len(proxy.seen) > 12 and not proxy.faults
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("7", 7.0), ("-3", 0.0), ("nan", None), ("inf", None), ("soon", None), (None, None)],
+)
+def test_retry_after_is_read_as_seconds_or_not_at_all(header: str | None, seconds: float | None) -> None:
+    assert retry_after_seconds(header) == seconds
+
+
+def test_retry_after_as_an_http_date() -> None:
+    later = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    read = retry_after_seconds(later)
+    assert read is not None and 0 < read <= 30

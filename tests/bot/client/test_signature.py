@@ -55,3 +55,26 @@ async def test_a_tampered_wrongly_keyed_or_stale_callback_is_refused(council: Ha
         verify_signature({"Council-Signature": "v1=abc"}, body, secret)
     with pytest.raises(ValueError, match="signing secret"):
         verify_signature(council_only, body, "")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Council-Signature": "t=²,v1=ab"},
+        {"Council-Signature": "t=" + "9" * 5000 + ",v1=ab"},
+        {"Council-Signature": "t=1,t=2,v1=ab"},
+        {"Council-Signature": f"t={int(time.time())},v1="},
+        {"Council-Signature": f"t={int(time.time())},junk"},
+        {"webhook-signature": "v1,abc", "webhook-id": "evt_1", "webhook-timestamp": "١٢٣"},
+        {"webhook-signature": "v1,abc", "webhook-timestamp": str(int(time.time()))},
+        {"webhook-signature": "v1,abc", "webhook-id": "evt_1", "webhook-timestamp": "9" * 5000},
+    ],
+)
+def test_a_malformed_header_is_an_invalid_signature_never_another_error(headers: dict[str, str]) -> None:
+    with pytest.raises(InvalidSignature):
+        verify_signature(headers, b"{}", "whsec_" + "0" * 64)
+
+
+def test_a_body_given_as_text_is_refused_plainly() -> None:
+    with pytest.raises(TypeError, match="raw body as bytes"):
+        verify_signature({"Council-Signature": "t=1,v1=ab"}, "{}", "whsec_" + "0" * 64)  # type: ignore[arg-type]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import subprocess
 import sys
+import threading
 
 import pytest
 
+from bot.app_keys import RUNTIME
 from bot.client import NotFound, SyncCouncilClient
 from bot.slack import ids
 from tests.harness import REFUND, Harness
@@ -43,6 +46,39 @@ async def test_the_blocking_client_makes_the_same_calls(council: Harness) -> Non
     await council.click("U0TECH001", ids.APPROVE, public_id)
     await council.click("U0FIN0001", ids.APPROVE, public_id)
     assert await asyncio.wait_for(waiting, timeout=60) == "approved"
+
+
+def _client_threads() -> int:
+    return sum(1 for thread in threading.enumerate() if thread.name == "council-client")
+
+
+async def test_closing_while_a_call_waits_ends_the_call_and_the_thread(council: Harness) -> None:
+    agent = SyncCouncilClient(council.url, council.creds.api_key)
+    public_id = (await asyncio.to_thread(agent.escalate, **REFUND)).id
+    waiting = asyncio.ensure_future(asyncio.to_thread(agent.wait_for_decision, public_id, 60))
+    for _ in range(3000):
+        if council.app[RUNTIME].long_polls.count():
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.to_thread(agent.close)
+    with pytest.raises(RuntimeError, match="closed while the call waited"):
+        await asyncio.wait_for(waiting, timeout=30)
+    assert not agent._thread.is_alive()
+
+
+def test_a_bad_url_or_a_forgotten_close_leaves_no_thread_behind() -> None:
+    before = _client_threads()
+    for _ in range(3):
+        with pytest.raises(ValueError, match="http:// or https://"):
+            SyncCouncilClient("council.example.com", "ck_key")
+    assert _client_threads() == before
+    forgotten = SyncCouncilClient("http://127.0.0.1:9", "ck_key")
+    assert _client_threads() == before + 1
+    thread = forgotten._thread
+    del forgotten
+    gc.collect()
+    thread.join(timeout=30)
+    assert not thread.is_alive() and _client_threads() == before
 
 
 def test_a_closed_blocking_client_says_so() -> None:
