@@ -47,7 +47,7 @@ def slack_client(settings: Settings, *, metrics: Metrics | None = None) -> Async
     With `metrics`, every request it (and Bolt's copies of it) makes is counted.
     """
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    counted = [SlackCallCounter(metrics)] if metrics is not None else []
+    counted = [SlackCallCounter(metrics, base_url=settings.slack_api_url)] if metrics is not None else []
     return AsyncWebClient(
         token=token,
         base_url=settings.slack_api_url,

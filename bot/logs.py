@@ -34,17 +34,25 @@ class Redact(logging.Filter):
         return True
 
 
+def redact(text: str) -> str:
+    """Return `text` with each key and signing secret replaced by its kind and `[redacted]`."""
+    return SECRET.sub(r"\1[redacted]", text)
+
+
+# The formatters redact what they write as well: `Redact` sees the message, but an exception's text and
+# traceback are only written out here, and they carry whatever the code that raised put in them.
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
             **log_context.of(record),
         }
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            # Before encoding: in JSON a newline is `\n`, and `\nck_…` has no word boundary to match.
+            entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry)
 
 
@@ -58,6 +66,9 @@ class TextFormatter(logging.Formatter):
         about = " ".join(f"{name}={value}" for name, value in log_context.of(record).items())
         line = super().formatMessage(record)
         return f"{line} {about}" if about else line
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 def configure(settings: Settings) -> None:

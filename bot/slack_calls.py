@@ -4,9 +4,17 @@ slack-sdk asks a client's retry handlers about every answer and every failure, i
 retries. A handler first in the list that never retries therefore sees each request exactly once,
 retries included; and Bolt copies the handlers into the client it makes for each listener, so the
 listeners' calls (views.open, views.publish, …) are counted with the outbox's.
+
+The handlers also see the POST of a file's bytes to the one-time upload URL that
+files.getUploadURLExternal answers (files.slack.com/upload/v1/<token>). Only a URL under the client's
+base URL names a Web API method; every upload is labelled `files.upload`, and anything else `other`,
+so the labels stay a known few rather than a new series per upload.
 """
 
 from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
 
 import aiohttp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -16,13 +24,26 @@ from slack_sdk.http_retry.state import RetryState
 
 from bot.metrics import Metrics
 
+UPLOAD, OTHER = "files.upload", "other"
+WEB_API_METHOD = re.compile(r"[A-Za-z0-9]+(\.[A-Za-z0-9]+)+")  # chat.postMessage, oauth.v2.access
+
 
 class SlackCallCounter(AsyncRetryHandler):
     """A retry handler that only counts: calls by method, errors by Slack's code, and 429s."""
 
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: Metrics, *, base_url: str) -> None:
         super().__init__(max_retry_count=0)
         self.metrics = metrics
+        # As AsyncWebClient keeps it: it joins each method to the base URL with a slash.
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+
+    def method_of(self, url: str) -> str:
+        """Name the Web API method `url` calls; `files.upload` for a file's bytes, else `other`."""
+        address = url.split("?", 1)[0].split("#", 1)[0]
+        if address.startswith(self.base_url):
+            method = address.removeprefix(self.base_url)
+            return method if WEB_API_METHOD.fullmatch(method) else OTHER
+        return UPLOAD if urlsplit(address).path.startswith("/upload/") else OTHER
 
     async def can_retry_async(
         self,
@@ -32,7 +53,7 @@ class SlackCallCounter(AsyncRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        method = request.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        method = self.method_of(request.url)
         self.metrics.slack_calls.labels(method=method).inc()
         if response is not None and response.status_code == 429:
             self.metrics.slack_ratelimited.labels(method=method).inc()

@@ -29,7 +29,10 @@ class Verdict(BaseModel):
         ),
     )
     proceed: bool = Field(
-        default=False, description="true only when approved: act, within approved_amount and conditions"
+        default=False,
+        description=(
+            "true only when approved and not yet executed: act once, within approved_amount and conditions"
+        ),
     )
     outcome: str | None = Field(default=None, description="approved or rejected; null until decided")
     decided_by: str | None = Field(default=None, description="council, policy, timeout, owner or admin")
@@ -44,6 +47,10 @@ class Verdict(BaseModel):
     )
     error: str | None = Field(
         default=None, description="Council's error code when the call failed, such as not_found"
+    )
+    idempotency_key: str | None = Field(
+        default=None,
+        description="ask_council: the key it asked with; the same arguments and key never ask twice",
     )
 
 
@@ -70,7 +77,7 @@ def verdict(escalation: EscalationOut) -> Verdict:
     return Verdict(
         escalation_id=escalation.id,
         status=str(escalation.status),
-        proceed=approved,
+        proceed=approved and escalation.execution is None,
         outcome=str(decision.outcome) if decision else None,
         decided_by=str(decision.decided_by) if decision else None,
         requested_amount=_text(action.amount),
@@ -89,6 +96,11 @@ def verdict_text(escalation: EscalationOut, *, waited: float = 0) -> str:
         lines = _not_an_approval(escalation)
     elif status == "pending":
         lines = _pending(escalation, waited)
+    elif status == "approved" and escalation.execution is not None:
+        lines = [
+            f"ALREADY EXECUTED: {_named(escalation)} was approved and you reported its execution. "
+            "Do not act on it again; a new action needs a new ask_council."
+        ]
     elif status == "approved":
         lines = _approved(escalation)
     elif status == "withdrawn":
@@ -118,12 +130,11 @@ def _approved(escalation: EscalationOut) -> list[str]:
     if decision.conditions:
         lines.append(f"Conditions (they bind): {decision.conditions}")
     lines.append(f"Reasons: {'; '.join(_reasons(decision))}")
-    lines.append("Do not exceed the approved amount or do more than was proposed.")
-    if escalation.execution is None:
-        lines.append(
-            f"When done, call report_execution with escalation_id {escalation.id} and what actually ran "
-            "(status failed if it did not go through)."
-        )
+    lines.append("Act once. Do not exceed the approved amount or do more than was proposed.")
+    lines.append(
+        f"When done, call report_execution with escalation_id {escalation.id} and what actually ran "
+        "(status failed if it did not go through)."
+    )
     return lines
 
 
@@ -241,10 +252,17 @@ def _text(amount: Decimal | None) -> str | None:
     return None if amount is None else amount_text(amount)
 
 
-def failure_text(code: str, message: str, details: Any, *, escalation_id: str | None) -> str:
-    """Say in words why Council refused a call, and what the agent should do."""
+def failure_text(
+    code: str, message: str, details: Any, *, escalation_id: str | None, again: str | None = None
+) -> str:
+    """Say in words why Council refused a call, and what the agent should do.
+
+    `again`: how to repeat this call safely, for the refusals that pass (a rate limit, an outage).
+    """
     about = f" (escalation_id {escalation_id})" if escalation_id else ""
     advice = ADVICE.get(code, "Do not act past your mandate until Council answers.")
+    if code in PASSING and again:
+        advice = f"{advice} Then {again}."
     problems = _problems(details)
     return f"REFUSED by Council{about}: {message} [{code}].{problems} {advice}"
 
@@ -252,12 +270,13 @@ def failure_text(code: str, message: str, details: Any, *, escalation_id: str | 
 def _problems(details: Any) -> str:
     if not isinstance(details, list):
         return ""
-    fields = [
-        f"{item.get('field') or '(request)'}: {item.get('message')}"
-        for item in details
-        if isinstance(item, dict)
-    ]
+    fields = [f"{_part(item, 'field') or '(request)'}: {_part(item, 'message')}" for item in details]
     return f" Problems: {'; '.join(fields)}." if fields else ""
+
+
+def _part(problem: Any, name: str) -> Any:
+    # The client gives a 422's problems as models (`.field`, `.message`); a plain dict reads the same.
+    return problem.get(name) if isinstance(problem, dict) else getattr(problem, name, None)
 
 
 ADVICE = {
@@ -267,10 +286,12 @@ ADVICE = {
     "unauthorized": "Council does not accept this agent's API key (COUNCIL_API_KEY); tell your owner.",
     "key_revoked": "This agent's API key was revoked; tell your owner to configure the new one.",
     "validation_failed": "Fix the named arguments and call again.",
-    "rate_limited": "Too many requests: wait the time given, then call again with the same idempotency_key.",
+    "rate_limited": "Too many requests: do not act; wait a minute.",
     "idempotency_conflict": "That idempotency_key was used for a different request: use a new key.",
     "already_reported": "Nothing to do: the first report stands.",
     "no_route": "No council takes this kind of request; tell your owner. Do not proceed.",
-    "unavailable": "Council did not answer: do not act past your mandate; try again later.",
+    "unavailable": "Council did not answer: do not act past your mandate; wait a minute.",
     "invalid_escalation_id": "Pass the escalation_id (esc_…) exactly as ask_council returned it.",
 }
+# Refusals that pass: the same call, repeated as `again` says, can succeed.
+PASSING = frozenset({"rate_limited", "unavailable", "unexpected_response"})

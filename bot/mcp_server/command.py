@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import signal
 import sys
@@ -92,6 +93,13 @@ def run(args: argparse.Namespace) -> int:
         return 130
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def _required(settings: McpSettings) -> tuple[str, str]:
     url = settings.council_url
     if not url:
@@ -125,6 +133,12 @@ async def _serve(args: argparse.Namespace, url: str, key: str, log_level: LogLev
             else:
                 path = server.settings.streamable_http_path
                 log.info("MCP over streamable HTTP at http://%s:%d%s", args.host, args.port, path)
+                if not _loopback(args.host):
+                    log.warning(
+                        "listening on %s: anyone who reaches this port acts as this agent without a key "
+                        "of their own; put it behind an authenticating proxy, or listen on 127.0.0.1",
+                        args.host,
+                    )
                 await _serve_http(server, sockets)
     finally:
         for sock in sockets:

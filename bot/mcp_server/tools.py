@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -14,6 +16,7 @@ from bot.api_out import EscalationOut, amount_text
 from bot.client import CouncilClient, CouncilError
 from bot.mcp_server import answers
 from bot.mcp_server.answers import MAX_WAIT_SECONDS, ExecutionAnswer, Verdict
+from bot.schemas import Amount
 
 # Seconds between progress notifications while a tool waits, so a client sees the call is alive.
 PROGRESS_EVERY = 15.0
@@ -28,7 +31,8 @@ Ask your council of humans for approval BEFORE an action past your mandate or ab
 then wait for their decision (up to wait_seconds). Returns the decision in words and as data: \
 APPROVED (you may act, for at most the approved amount, within the conditions; then call \
 report_execution), REJECTED or EXPIRED (do not act), STILL PENDING (do not act yet; call \
-check_escalation later with the escalation_id), or a refusal such as a paused agent (do not act)."""
+check_escalation later with the escalation_id), or a refusal such as a paused agent (do not act). \
+The same arguments ask once: calling again returns the same escalation; to ask anew, change the request."""
 CHECK = """\
 Check an escalation you opened with ask_council, optionally waiting up to wait_seconds for its \
 decision. Returns the same as ask_council: APPROVED, REJECTED, EXPIRED, WITHDRAWN or STILL PENDING, \
@@ -46,7 +50,8 @@ Waiting = Annotated[
         description=f"seconds to wait for the decision (default as shown; at most {MAX_WAIT_SECONDS})",
     ),
 ]
-Money = Annotated[Decimal | None, Field(description="an amount as a number or decimal string, like 1200")]
+# The API's own amount: at most 16 digits before the point and 4 after, no exponent, not negative.
+Money = Annotated[Amount | None, Field(description="an amount as a number or decimal string, like 1200")]
 Currency = Annotated[str | None, Field(description="ISO 4217 code, like USD")]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -87,23 +92,31 @@ class Tools:
         wait_seconds: Waiting = 300,
         idempotency_key: Annotated[
             str | None,
-            Field(description="the same key again returns the same escalation, never a second one"),
+            Field(
+                description=(
+                    "the same key again returns the same escalation, never a second one "
+                    "(default: made from the arguments)"
+                )
+            ),
         ] = None,
     ) -> Annotated[CallToolResult, Verdict]:
         """Escalate an approval and wait for the council's decision."""
         action = {"type": action_type, "amount": _plain(amount), "currency": currency, "target": target}
         fields = {"summary": summary, "category": category, "risk": risk, "context": context}
+        body = {
+            "kind": "approval",
+            "title": title,
+            "action": {key: value for key, value in action.items() if value is not None} or None,
+            **{key: value for key, value in fields.items() if value},
+        }
+        # The same request asks once: a call repeated after a lost answer finds the first escalation.
+        key = idempotency_key or _key_for(body)
         try:
-            escalation = await self.council.escalate(
-                kind="approval",
-                title=title,
-                action={key: value for key, value in action.items() if value is not None} or None,
-                idempotency_key=idempotency_key,
-                **{key: value for key, value in fields.items() if value},
-            )
+            escalation = await self.council.escalate(idempotency_key=key, **body)
         except CouncilError as error:
-            return _verdict_refused(error, escalation_id=None)
-        return await self._decided(escalation, wait_seconds, ctx)
+            again = f"call ask_council again with the same arguments and idempotency_key {key!r}"
+            return _verdict_refused(error, escalation_id=None, again=again, key=key)
+        return await self._decided(escalation, wait_seconds, ctx, key=key)
 
     async def check_escalation(
         self,
@@ -115,7 +128,8 @@ class Tools:
         try:
             escalation = await self.council.get(escalation_id)
         except (CouncilError, ValueError) as error:
-            return _verdict_refused(error, escalation_id=escalation_id)
+            again = f"call check_escalation again with escalation_id {escalation_id}"
+            return _verdict_refused(error, escalation_id=escalation_id, again=again)
         return await self._decided(escalation, wait_seconds, ctx)
 
     async def report_execution(
@@ -160,6 +174,8 @@ class Tools:
         escalation: EscalationOut,
         seconds: int,
         ctx: Context,
+        *,
+        key: str | None = None,
     ) -> CallToolResult:
         """Wait up to `seconds` for a pending escalation's decision, reporting progress as it waits."""
         seconds = min(seconds, MAX_WAIT_SECONDS)
@@ -171,16 +187,31 @@ class Tools:
             try:
                 escalation = await self.council.get(escalation.id, wait=step)
             except CouncilError as error:  # the escalation is open: the refusal names it, to check later
-                return _verdict_refused(error, escalation_id=escalation.id)
+                again = f"call check_escalation with escalation_id {escalation.id}"
+                return _verdict_refused(error, escalation_id=escalation.id, again=again, key=key)
             waited = clock.time() - started
             await ctx.report_progress(min(waited, seconds), seconds, "waiting for the council's decision")
-        return _result(answers.verdict_text(escalation, waited=waited), answers.verdict(escalation))
+        data = answers.verdict(escalation).model_copy(update={"idempotency_key": key})
+        return _result(answers.verdict_text(escalation, waited=waited), data)
 
 
-def _verdict_refused(error: CouncilError | ValueError, *, escalation_id: str | None) -> CallToolResult:
+def _verdict_refused(
+    error: CouncilError | ValueError,
+    *,
+    escalation_id: str | None,
+    again: str | None = None,
+    key: str | None = None,
+) -> CallToolResult:
     code, message, details = _refusal(error)
-    text = answers.failure_text(code, message, details, escalation_id=escalation_id)
-    return _result(text, Verdict(escalation_id=escalation_id, reasons=[message], error=code), error=True)
+    text = answers.failure_text(code, message, details, escalation_id=escalation_id, again=again)
+    data = Verdict(escalation_id=escalation_id, reasons=[message], error=code, idempotency_key=key)
+    return _result(text, data, error=True)
+
+
+def _key_for(body: dict[str, Any]) -> str:
+    """Return the idempotency key of a request: the same arguments, the same key."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return "mcp-" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
 
 
 def _refusal(error: CouncilError | ValueError) -> tuple[str, str, Any]:

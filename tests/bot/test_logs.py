@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import log_context, logs
+from bot import keys, log_context, logs
 from bot.log_context import bind
 from bot.settings import Settings
 
@@ -105,6 +105,27 @@ def test_keys_stay_redacted_on_a_line_with_fields(written: io.StringIO) -> None:
         logging.getLogger("slack_sdk.web").warning("body: key ck_%s", "A" * 30)
     entry = json.loads(written.getvalue())
     assert entry["message"] == "body: key ck_[redacted]" and entry["agent"] == "refund-bot"
+
+
+@pytest.mark.parametrize("written", ["json", "text"], indirect=True)
+def test_keys_in_an_exception_and_its_traceback_are_redacted(written: io.StringIO) -> None:
+    """An exception's text is written as it was raised: a key in it is redacted there too."""
+    key, secret = keys.new_api_key(), keys.signing_secret(b"k" * 32, keys.new_salt())
+    try:
+        raise RuntimeError(f"agent rejected\n{key} with {secret}")
+    except RuntimeError:
+        logging.getLogger("bot.test").exception("callback failed for %s", "refund-bot")
+    text = written.getvalue()
+    assert key not in text and secret not in text and key[3:] not in text and secret[6:] not in text
+    if text.startswith("{"):
+        entry = json.loads(text)
+        assert entry["message"] == "callback failed for refund-bot"
+        assert entry["exception"].endswith(
+            "RuntimeError: agent rejected\nck_[redacted] with whsec_[redacted]"
+        )
+    else:
+        assert "callback failed for refund-bot" in text and "Traceback (most recent call last)" in text
+        assert text.endswith("RuntimeError: agent rejected\nck_[redacted] with whsec_[redacted]\n")
 
 
 def test_a_binding_ends_with_its_block_even_when_it_fails() -> None:

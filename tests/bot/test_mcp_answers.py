@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.api_out import EscalationOut, ExecutionOut
+from bot.api_out import EscalationOut, ExecutionOut, Problem
 from bot.mcp_server import answers
 
 ESC = "esc_0123456789abcdef0123"
@@ -120,3 +120,17 @@ def test_a_refusal_names_each_problem() -> None:
         "REFUSED by Council: title: too short [validation_failed]. "
         "Problems: title: String should have at least 1 character. Fix the named arguments and call again."
     )
+
+
+def test_a_refusal_names_the_problems_the_client_gives_as_models() -> None:
+    details = [Problem(field="amount", message="no more than 4 decimal places")]
+    text = answers.failure_text("validation_failed", "amount: bad", details, escalation_id=None)
+    assert "Problems: amount: no more than 4 decimal places." in text
+
+
+def test_a_passing_refusal_says_how_to_repeat_the_call_safely() -> None:
+    again = "call ask_council again with the same arguments and idempotency_key 'mcp-1'"
+    text = answers.failure_text("unavailable", "no answer", None, escalation_id=None, again=again)
+    assert text.endswith(f"wait a minute. Then {again}.")
+    final = answers.failure_text("not_found", "no such", None, escalation_id="esc_1", again=again)
+    assert "Then" not in final

@@ -145,8 +145,10 @@ async def test_ask_waits_for_the_council_then_the_execution_is_reported(
         assert again.isError and "[already_reported]" in _text(again)
         assert _data(again)["error"] == "already_reported"
         checked = await session.call_tool("check_escalation", {"escalation_id": esc})
-        assert "APPROVED" in _text(checked) and "within the approval" in _text(checked)
-        assert "call report_execution" not in _text(checked)
+        # Once reported, a check must not read as leave to act again.
+        assert _text(checked).startswith(f"ALREADY EXECUTED: escalation {esc} ")
+        assert "Do not act on it again" in _text(checked) and "within the approval" in _text(checked)
+        assert "may proceed" not in _text(checked) and _data(checked)["proceed"] is False
 
 
 async def test_another_agents_escalation_is_not_found_in_words(council: Harness, tmp_path: Path) -> None:
@@ -171,6 +173,11 @@ async def test_pending_rejected_and_paused_say_do_not_act(council: Harness, tmp_
         pending = await session.call_tool("ask_council", {"title": "Delete the backups", "wait_seconds": 0})
         esc = _data(pending)["escalation_id"]
         assert _text(pending).startswith(f"PENDING: the council has not decided escalation {esc}")
+        # Asked again with the same arguments (an answer lost, a model repeating itself): the same one.
+        again = await session.call_tool("ask_council", {"title": "Delete the backups", "wait_seconds": 0})
+        assert _data(again)["escalation_id"] == esc
+        assert _data(again)["idempotency_key"] == _data(pending)["idempotency_key"]
+        assert await Escalation.filter(title="Delete the backups").count() == 1
         assert "Do not act yet" in _text(pending) and _data(pending)["proceed"] is False
         waiting = asyncio.create_task(
             session.call_tool("check_escalation", {"escalation_id": esc, "wait_seconds": 60})
