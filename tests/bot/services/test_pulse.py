@@ -24,12 +24,18 @@ FRIDAY_2PM = datetime(2026, 12, 4, 13, 0, tzinfo=UTC)
 WEEK_OVER = datetime(2026, 12, 6, 23, 0, tzinfo=UTC)
 
 
+async def _founded_weeks_before() -> None:
+    """Date the councils' set-up weeks before the test's week, whatever today's date is."""
+    await Council.all().update(created_at=FRIDAY_2PM - timedelta(days=30))
+
+
 async def _asked() -> list[tuple[str, str, str]]:
     rows = await OutboxItem.filter(kind="pulse.asked").order_by("id")
     return [(r.payload["user"], r.payload["council"], r.payload["week"]) for r in rows]
 
 
 async def test_nothing_is_asked_before_friday_14_00_on_the_councils_clock(rt: Runtime, council: None) -> None:
+    await _founded_weeks_before()
     # A minute before, or on Monday of the same week: nothing.
     assert await pulse.ask_due(rt, now=FRIDAY_2PM - timedelta(minutes=1)) == 0
     assert await pulse.ask_due(rt, now=datetime(2026, 11, 30, 8, 0, tzinfo=UTC)) == 0
@@ -41,6 +47,7 @@ async def test_nothing_is_asked_before_friday_14_00_on_the_councils_clock(rt: Ru
 async def test_each_member_is_asked_once_a_week_however_often_and_by_however_many_replicas(
     rt: Runtime, council: None
 ) -> None:
+    await _founded_weeks_before()
     together = await asyncio.gather(
         *(pulse.ask_due(rt, now=FRIDAY_2PM + timedelta(hours=1)) for _ in range(2))
     )
@@ -58,6 +65,7 @@ async def test_each_member_is_asked_once_a_week_however_often_and_by_however_man
 
 
 async def test_inactive_members_and_retired_councils_are_not_asked(rt: Runtime, council: None) -> None:
+    await _founded_weeks_before()
     await Member.filter(user_id="U0FIN0001").update(active=False)
     assert await pulse.ask_due(rt, now=FRIDAY_2PM) == 2
     await Council.filter(name="ai-council").update(retired_at=FRIDAY_2PM)
@@ -132,6 +140,16 @@ async def test_the_audit_trail_says_who_answered_never_what(council: None) -> No
 async def test_a_council_asked_in_its_own_timezone(rt: Runtime, database: str) -> None:
     tokyo = COUNCIL_YML.replace("timezone: Europe/Berlin", "timezone: Asia/Tokyo")
     await config.apply_text(tokyo, source="council.yml")
+    await _founded_weeks_before()
     # Friday 14:00 in Tokyo is 05:00 UTC, long before it is 14:00 in Berlin.
     assert await pulse.ask_due(rt, now=datetime(2026, 12, 4, 4, 59, tzinfo=UTC)) == 0
     assert await pulse.ask_due(rt, now=datetime(2026, 12, 4, 5, 0, tzinfo=UTC)) == 3
+
+
+async def test_a_council_set_up_after_the_weeks_asking_time_is_first_asked_the_next_week(
+    rt: Runtime, council: None
+) -> None:
+    await Council.all().update(created_at=FRIDAY_2PM + timedelta(hours=2))
+    assert await pulse.ask_due(rt, now=FRIDAY_2PM + timedelta(hours=3)) == 0
+    assert await pulse.ask_due(rt, now=FRIDAY_2PM + timedelta(days=7)) == 3
+    assert {week for _, _, week in await _asked()} == {"2026-W50"}
