@@ -2,8 +2,10 @@
 
 The model decides what to do; the agent decides what it may do. A refund above the agent's own
 limit runs only under an approval the agent itself got back from Council in `ask_council`, for at
-most the amount the council approved, in its currency, on its order. The council's conditions are
-words: the model reads and follows them, and the execution report quotes them back to Council.
+most the amount the council approved, in its currency, on its order. Once the council was asked about
+an order, its answer caps every refund on that order from then on, under the approval or not. The
+council's conditions are words: the model reads and follows them, and the execution report quotes
+them back to Council.
 """
 
 from __future__ import annotations
@@ -34,6 +36,14 @@ class Approval:
     currency: str
     amount: Decimal
     conditions: str | None
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The council's latest escalation on an order, and how many refunds the agent had made before it."""
+
+    escalation_id: str
+    refunds_before: int
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,7 @@ class RefundAgent:
         self.decision_timeout = decision_timeout
         self.refunds: list[Refund] = []
         self._approvals: dict[str, Approval] = {}
+        self._asked: dict[str, Asked] = {}  # by order id
         self._reported: set[str] = set()
         # One key space per conversation: a retried escalation is the same one, a new conversation asks anew.
         self._run_id = f"run_{uuid.uuid4().hex[:12]}"
@@ -81,8 +92,9 @@ class RefundAgent:
         return (
             f"You are a refund agent. You may refund up to {money(self.limit)} on an order yourself. "
             "Above that, call ask_council and wait for its decision. Refund only if it is approved, "
-            "at most its approved_amount, and follow every one of its conditions. After a refund "
-            "under an approval, call report_execution once. Then tell the customer what happened."
+            "at most its approved_amount on that order in all, and follow every one of its conditions. "
+            "After a refund under an approval, call report_execution once. Then tell the customer what "
+            "happened."
         )
 
     async def run(self, request: str, *, max_turns: int = 12) -> Run:
@@ -154,9 +166,9 @@ class RefundAgent:
         """Say why this refund may not run, or None when it may."""
         if args.escalation_id and approval is None:
             return f"{args.escalation_id} is not an approval this agent received from the council"
-        if approval is None:
-            return self._beyond_limit(args)
-        return self._beyond_approval(args, approval)
+        if approval is None and (over_limit := self._beyond_limit(args)):
+            return over_limit
+        return self._beyond_council(args)
 
     def _beyond_limit(self, args: IssueRefund) -> str | None:
         # Counted per order, so splitting a refund into small ones does not get under the limit.
@@ -169,22 +181,38 @@ class RefundAgent:
             "ask the council first and pass its escalation_id"
         )
 
-    def _beyond_approval(self, args: IssueRefund, approval: Approval) -> str | None:
+    def _beyond_council(self, args: IssueRefund) -> str | None:
+        # A refund without an escalation_id counts too: else the approved amount and refunds "within
+        # the limit" add up past what the council approved, and the execution report misses them.
+        asked = self._asked.get(args.order_id)
+        if args.escalation_id and (asked is None or asked.escalation_id != args.escalation_id):
+            return f"{args.escalation_id} is not the council's latest answer on order {args.order_id}"
+        if asked is None:
+            return None
+        current = asked.escalation_id
+        approval = self._approvals.get(current)
+        if approval is None:
+            return f"the council did not approve {current}; refund nothing more on order {args.order_id}"
+        if current in self._reported:
+            return f"the execution of {current} was already reported; ask again"
         approved = f"{money(approval.amount)} {approval.currency} on order {approval.order_id}"
-        if approval.escalation_id in self._reported:
-            return f"the execution of {approval.escalation_id} was already reported; ask again"
-        if (args.order_id, args.currency) != (approval.order_id, approval.currency):
-            return f"{approval.escalation_id} approved {approved}, not this refund"
-        left = approval.amount - self._refunded_under(approval.escalation_id)
+        if args.currency != approval.currency:
+            return f"{current} approved {approved}, not a refund in {args.currency}"
+        left = approval.amount - self._refunded_since_asked(args.order_id)
         if args.amount > left:
-            return f"the council approved at most {approved} ({money(left)} of it left)"
+            return f"the council approved at most {approved} ({money(left)} of it left, all refunds counted)"
         return None
 
-    def _refunded_under(self, escalation_id: str) -> Decimal:
-        return sum((r.amount for r in self.refunds if r.escalation_id == escalation_id), Decimal(0))
+    def _refunded_since_asked(self, order_id: str) -> Decimal:
+        """Sum the refunds on an order since the council was last asked about it: what its answer covers."""
+        later = self.refunds[self._asked[order_id].refunds_before :]
+        return sum((r.amount for r in later if r.order_id == order_id), Decimal(0))
 
     async def ask_council(self, args: AskCouncil, *, call_id: str) -> Result:
         """Escalate the refund and wait for the council; withdraw it if no decision comes in time."""
+        if unreported := self._unreported(args.order_id):
+            # A new answer would cap the order's refunds from now on: the ones before it go to Council first.
+            return {"error": f"report the execution of {unreported} before asking about this order again"}
         amount = money(args.amount)
         escalation = await self.council.escalate(
             kind="approval",
@@ -205,6 +233,12 @@ class RefundAgent:
             escalation = await self._withdraw(escalation.id)
         return self._learn(escalation, args)
 
+    def _unreported(self, order_id: str) -> str | None:
+        asked = self._asked.get(order_id)
+        if asked is None or asked.escalation_id in self._reported or not self._refunded_since_asked(order_id):
+            return None
+        return asked.escalation_id
+
     async def _withdraw(self, escalation_id: str) -> EscalationOut:
         """Withdraw an escalation nobody decided in time, unless a decision beat the withdrawal."""
         try:
@@ -216,7 +250,10 @@ class RefundAgent:
             return await self.council.get(escalation_id)
 
     def _learn(self, escalation: EscalationOut, args: AskCouncil) -> Result:
-        """Keep an approval's terms for the guard; tell the model what the council said."""
+        """Keep the council's answer and an approval's terms for the guard; tell the model what it said."""
+        asked = self._asked.get(args.order_id)
+        if asked is None or asked.escalation_id != escalation.id:
+            self._asked[args.order_id] = Asked(escalation.id, refunds_before=len(self.refunds))
         decision = escalation.decision
         result: Result = {"escalation_id": escalation.id, "status": str(escalation.status)}
         if decision is None:
@@ -233,12 +270,15 @@ class RefundAgent:
 
     async def report_execution(self, args: ReportExecution) -> Result:
         """Report to Council what ran under its approval: the agent's own record, not the model's word."""
+        if args.escalation_id in self._reported:
+            return {"error": f"the execution of {args.escalation_id} was already reported"}
         approval = self._approvals.get(args.escalation_id)
-        refunded = self._refunded_under(args.escalation_id)
-        if approval is None or not refunded:
+        if approval is None or self._asked[approval.order_id].escalation_id != approval.escalation_id:
+            return {"error": f"{args.escalation_id} is not the council's latest approval on an order"}
+        # Every refund on the order since the council was asked, under the approval or not: its own record.
+        refunded = self._refunded_since_asked(approval.order_id)
+        if not refunded:
             return {"error": f"nothing was refunded under {args.escalation_id}; there is nothing to report"}
-        if approval.escalation_id in self._reported:
-            return {"error": f"the execution of {approval.escalation_id} was already reported"}
         details = args.details
         if approval.conditions:
             details += f"\nConditions it was issued under: {approval.conditions}"

@@ -200,3 +200,85 @@ async def test_a_council_out_of_reach_refunds_nothing_above_the_limit() -> None:
         "I did not refund order 1042: Council cannot be reached; refund nothing above your limit. "
         "A person will follow up."
     )
+
+
+def _top_up_script() -> Script:
+    """A model that refunds the 900 approved, then the 300 more it first wanted as "within its limit"."""
+    order = {"order_id": "1042", "currency": "USD"}
+    decision = yield call("ask_council", **order, amount="1200", reason="Charged twice.")
+    esc = decision["escalation_id"]
+    yield call("issue_refund", **order, amount="900", destination="original_card", escalation_id=esc)
+    yield call("issue_refund", **order, amount="300", destination="store_credit")
+    yield call("ask_council", **order, amount="300", reason="The rest of the double charge.")
+    yield call("report_execution", escalation_id=esc, details="Refunded 900 USD to the original card.")
+    yield say("done")
+
+
+async def test_an_approval_and_a_refund_within_the_limit_do_not_add_up_past_it(council: Harness) -> None:
+    async with _agent_running(council, _top_up_script()) as (running, payments):
+        esc = await _opened(council)
+        await _approve_900_on_a_condition(council, esc)
+        run = await asyncio.wait_for(running, 60)
+
+    _, approved, top_up, ask_again, report = (c["result"] for c in _tool_calls(run))
+    assert approved["refunded"] == "900"
+    assert (
+        top_up["error"]
+        == "refused: the council approved at most 900 USD on order 1042 (0 of it left, all refunds counted)"
+    )
+    assert ask_again["error"] == f"report the execution of {esc} before asking about this order again"
+    assert payments.refunds == [Refund("1042", Decimal(900), "USD", "original_card", esc)]
+    assert report["executed_amount"] == "900" and report["within_approval"] is True
+    _, escalation = await council.get(esc)
+    assert escalation["execution"]["executed_amount"] == "900"
+
+
+def _unapproved_first_script() -> Script:
+    """A model that refunds 300 on its own once the council approved 900, then the full 900 under it."""
+    order = {"order_id": "1042", "currency": "USD"}
+    decision = yield call("ask_council", **order, amount="1200", reason="Charged twice.")
+    esc = decision["escalation_id"]
+    yield call("issue_refund", **order, amount="300", destination="store_credit")
+    yield call("issue_refund", **order, amount="900", destination="original_card", escalation_id=esc)
+    yield call("issue_refund", **order, amount="600", destination="original_card", escalation_id=esc)
+    yield call("report_execution", escalation_id=esc, details="Refunded 900 USD in two parts.")
+    yield say("done")
+
+
+async def test_a_refund_without_the_approval_counts_against_it_and_in_the_report(council: Harness) -> None:
+    async with _agent_running(council, _unapproved_first_script()) as (running, payments):
+        esc = await _opened(council)
+        await _approve_900_on_a_condition(council, esc)
+        run = await asyncio.wait_for(running, 60)
+
+    _, on_its_own, all_of_it, the_rest, report = (c["result"] for c in _tool_calls(run))
+    assert on_its_own["refunded"] == "300" and the_rest["refunded"] == "600"
+    assert all_of_it["error"].endswith("(600 of it left, all refunds counted)")
+    assert payments.refunds == [
+        Refund("1042", Decimal(300), "USD", "store_credit"),
+        Refund("1042", Decimal(600), "USD", "original_card", esc),
+    ]
+    _, escalation = await council.get(esc)
+    assert escalation["execution"]["executed_amount"] == "900" and report["within_approval"] is True
+
+
+def _after_a_no_script() -> Script:
+    """A model that, refused by the council, refunds what its own limit would allow."""
+    order = {"order_id": "1042", "currency": "USD"}
+    decision = yield call("ask_council", **order, amount="1200", reason="Charged twice.")
+    refund = yield call("issue_refund", **order, amount="400", destination="store_credit")
+    yield say(f"{decision['status']}: {refund.get('error', 'refunded')}")
+
+
+async def test_after_a_rejection_nothing_more_is_refunded_on_the_order(council: Harness) -> None:
+    async with _agent_running(council, _after_a_no_script()) as (running, payments):
+        esc = await _opened(council)
+        await council.reject("U0FIN0001", esc, "Charged once only; no refund due.")
+        await council.reject("U0PEOPLE1", esc, "The bank shows a single charge.")
+        run = await asyncio.wait_for(running, 60)
+
+    assert payments.refunds == []
+    assert (
+        run.answer
+        == f"rejected: refused: the council did not approve {esc}; refund nothing more on order 1042"
+    )
