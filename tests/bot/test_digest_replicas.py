@@ -19,8 +19,9 @@ import pytest
 from bot.governance.calendar import DAYS
 from bot.outbox.digest_effects import METADATA_EVENT
 from models import Council, JobRun, OutboxItem
+from models.enums import Delivery
 from tests.bot.test_restart import _serve
-from tests.bot.test_storm_replicas import _cli, _environment, _settled, fake  # noqa: F401 - fixture
+from tests.bot.test_storm_replicas import _cli, _environment, fake  # noqa: F401 - fixture
 from tests.fakeslack import FakeSlack
 from tests.harness import COUNCIL_YML, free_port
 
@@ -33,6 +34,19 @@ def _due_now_yml() -> str:
         "    timezone: Europe/Berlin\n",
         f'    timezone: Europe/Berlin\n    digest: {{day: {today}, time: "00:00"}}\n',
     )
+
+
+async def _settled(slack: FakeSlack) -> None:
+    """Wait until nothing but pulse DMs is pending.
+
+    On a Friday afternoon the council's weekly pulse is due as well, and its DMs wait for each
+    member's working hours: they are not what this test is about.
+    """
+    for _ in range(1200):
+        if not await OutboxItem.filter(status=Delivery.PENDING).exclude(kind="pulse.asked").exists():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the outbox never emptied\n{slack.dump()}")
 
 
 def _digests(slack: FakeSlack) -> int:
