@@ -5,18 +5,17 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 
-from bot import logs
 from bot.settings import Settings
 from bot.slack import ids
 from models import Escalation, OutboxItem
 from tests.harness import Harness, running_council
+from tests.logged import council_logs
 
 Entry = dict[str, Any]
 # The text format: time, level, logger, message, then ` name=value` for what the line is about.
@@ -32,20 +31,10 @@ def log_format(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def written(settings: Settings, log_format: str) -> Iterator[io.StringIO]:
+def written(log_format: str) -> Iterator[io.StringIO]:
     """Council's own logging at INFO as `council serve` sets it up, its stream read here."""
-    root = logging.getLogger()
-    kept = (root.handlers[:], root.level)
-    logs.configure(settings.model_copy(update={"log_format": log_format, "log_level": "INFO"}))
-    [handler] = root.handlers
-    assert isinstance(handler, logging.StreamHandler)
-    stream = io.StringIO()
-    handler.setStream(stream)
-    yield stream
-    root.handlers[:], level = kept
-    root.setLevel(level)
-    for name in logs.CHATTY:
-        logging.getLogger(name).setLevel(logging.NOTSET)
+    with council_logs("INFO", log_format) as stream:
+        yield stream
 
 
 @pytest.fixture

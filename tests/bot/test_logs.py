@@ -7,42 +7,21 @@ import io
 import json
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from bot import keys, log_context, logs
+from bot import keys, log_context
 from bot.log_context import bind
-from bot.settings import Settings
+from tests.logged import council_logs
 
 ESC = "esc_0123456789abcdef0123"
 
 
 @pytest.fixture
-def written(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[io.StringIO]:
+def written(request: pytest.FixtureRequest) -> Iterator[io.StringIO]:
     """Logging as `council serve` sets it up in the format given by the test's parameter."""
-    root = logging.getLogger()
-    kept = (root.handlers[:], root.level)
-    settings = Settings(
-        _env_file=None,
-        database_url=f"sqlite://{tmp_path / 'council.db'}",
-        slack_bot_token="xoxb-test-token",
-        slack_signing_secret="test-signing-secret",
-        council_secret_key_file=tmp_path / "council.key",
-        council_config=None,
-        log_format=request.param,
-        log_level="INFO",
-    )
-    logs.configure(settings)
-    [handler] = root.handlers
-    assert isinstance(handler, logging.StreamHandler)
-    stream = io.StringIO()
-    handler.setStream(stream)
-    yield stream
-    root.handlers[:], level = kept
-    root.setLevel(level)
-    for name in logs.CHATTY:
-        logging.getLogger(name).setLevel(logging.NOTSET)
+    with council_logs("INFO", request.param) as stream:
+        yield stream
 
 
 def _lines(stream: io.StringIO) -> list[str]:

@@ -4,18 +4,17 @@ Slack then holds (the private answer, the line in the channel), and what an agen
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Iterator
 
 import pytest
 
-from bot import logs
 from bot.outbox import admin_effects
 from bot.settings import Settings
 from bot.slack import ids
 from models import Member
 from tests.handlers.slack.test_home_and_commands import command
 from tests.harness import Harness
+from tests.logged import council_logs
 
 ADMIN = "U0ADMIN01"
 
@@ -55,18 +54,8 @@ async def test_a_refusal_names_who_can_and_nothing_reaches_the_channel(council: 
 @pytest.fixture
 def debug_logs(settings: Settings) -> Iterator[io.StringIO]:
     """Council's own logging at LOG_LEVEL=DEBUG as `council serve` sets it up, its stream read here."""
-    root = logging.getLogger()
-    kept = (root.handlers[:], root.level)
-    logs.configure(settings.model_copy(update={"log_level": "DEBUG"}))
-    [handler] = root.handlers
-    written = io.StringIO()
-    assert isinstance(handler, logging.StreamHandler)
-    handler.setStream(written)
-    yield written
-    root.handlers[:], level = kept
-    root.setLevel(level)
-    for name in logs.CHATTY:
-        logging.getLogger(name).setLevel(logging.NOTSET)
+    with council_logs("DEBUG", settings.log_format) as stream:
+        yield stream
 
 
 async def test_keys_reach_only_the_admin_never_a_channel_or_a_debug_log(
