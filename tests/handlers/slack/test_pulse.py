@@ -11,7 +11,7 @@ from bot.app_keys import RUNTIME
 from bot.governance.calendar import Week
 from bot.services import people, pulse
 from bot.slack import ids
-from models import AuditEvent, OutboxItem, PulseAnswer
+from models import AuditEvent, Council, OutboxItem, PulseAnswer
 from tests.fakeslack.records import Message
 from tests.handlers.slack.test_home_and_commands import command, mrkdwn
 from tests.harness import Harness
@@ -31,6 +31,9 @@ async def _asked(council: Harness, user: str) -> tuple[Message, str]:
     rt = council.app[RUNTIME]
     week = Week.of(datetime.now(UTC), "Europe/Berlin")
     await _work_now(user)
+    # Set up long ago: a council set up after this week's asking time (as one made "now" is, from
+    # Friday afternoon on) is first asked the week after.
+    await Council.all().update(created_at=datetime(2025, 1, 1, tzinfo=UTC))
     # Asked as of this week's Friday afternoon (in Berlin), though the week may be younger. From
     # then on the scheduler asks it at start too, maybe before the hours above were set: that DM
     # may be waiting for the default hours, so it is brought forward.
